@@ -1,0 +1,52 @@
+# ECTI — two commands do all set-up on a fresh machine:
+#   make run    install, migrate, seed the demo, serve on http://127.0.0.1:6543 (SQLite + simulator)
+#   make test   install the same (plus the browser for UI tests), run the whole suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/setup.cfg)))
+INSTALL_STAMP := $(VENV)/.installed
+CATALOGS := $(wildcard ecti/locale/*/LC_MESSAGES/*.po plugins/*/*/locale/*/LC_MESSAGES/*.po)
+export PYTHONWARNINGS ?= ignore::DeprecationWarning,ignore::UserWarning
+
+.PHONY: run test install browser catalogs messages lint clean
+
+run: install catalogs
+	mkdir -p var
+	$(BIN)/ecti -c development.ini db upgrade
+	$(BIN)/ecti -c development.ini demo
+	$(BIN)/pserve development.ini
+
+test: install catalogs browser
+	$(BIN)/python -m pytest
+
+install: $(INSTALL_STAMP)
+
+$(INSTALL_STAMP): setup.cfg pyproject.toml $(wildcard plugins/*/setup.cfg)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -e '.[testing,dev]' $(foreach d,$(PLUGIN_DIRS),-e $(d))
+	touch $@
+
+# Compiled message catalogs (.mo) are build output, made from the .po files in git.
+catalogs: install
+	@for po in $(CATALOGS); do \
+	  mo=$${po%.po}.mo; \
+	  if [ ! -f $$mo ] || [ $$po -nt $$mo ]; then $(BIN)/pybabel compile --use-fuzzy -i $$po -o $$mo >/dev/null || exit 1; fi; \
+	done
+
+# The browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null) \
+	  || { echo "could not install chromium (apt-get)"; exit 1; }; \
+	fi
+
+# Developers: refresh the message template and catalogs after changing user-visible text.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --omit-header -o ecti/locale/ecti.pot ecti
+	$(BIN)/pybabel update -i ecti/locale/ecti.pot -d ecti/locale -D ecti --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

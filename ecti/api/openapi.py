@@ -1,0 +1,94 @@
+"""Build the OpenAPI 3.1 document from the declared operations."""
+from __future__ import annotations
+
+import re
+
+from pydantic.json_schema import models_json_schema
+from pyramid.interfaces import IRoutesMapper
+
+from . import OPERATIONS_KEY, ErrorResponse
+
+_STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Malformed request",
+    401: "Not signed in",
+    403: "Not allowed (or CSRF token missing)",
+    404: "Not found (or belongs to another tenant)",
+    409: "Conflict",
+    422: "Invalid fields",
+}
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+
+
+def openapi_path(pattern: str) -> str:
+    """``/api/v1/users/{id:\\d+}`` → ``/api/v1/users/{id}``."""
+    return _PLACEHOLDER.sub(r"{\1}", pattern if pattern.startswith("/") else "/" + pattern)
+
+
+def build_document(registry, *, title: str, version: str) -> dict:
+    operations = sorted(registry.get(OPERATIONS_KEY, []), key=lambda op: (op.route_name, op.method))
+    models = {ErrorResponse}
+    for op in operations:
+        models.update(m for m in (op.body, op.response) if m is not None)
+    keyed = [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)]
+    refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
+    error_ref = refs[(ErrorResponse, "validation")]
+
+    mapper = registry.getUtility(IRoutesMapper)
+    paths: dict[str, dict] = {}
+    for op in operations:
+        route = mapper.get_route(op.route_name)
+        path = openapi_path(route.pattern)
+        responses = {}
+        ok: dict = {"description": _STATUS_TEXT.get(op.status, "OK")}
+        if op.response is not None:
+            ok["content"] = {"application/json": {"schema": refs[(op.response, "validation")]}}
+        responses[str(op.status)] = ok
+        error_statuses = set(op.errors)
+        if op.permission is not None:
+            error_statuses |= {401, 403}
+        if op.body is not None:
+            error_statuses |= {400, 422}
+        for status in sorted(error_statuses):
+            responses[str(status)] = {
+                "description": _STATUS_TEXT.get(status, "Error"),
+                "content": {"application/json": {"schema": error_ref}},
+            }
+        entry = {
+            "operationId": op.operation_id,
+            "summary": op.summary,
+            "tags": list(op.tags),
+            "responses": responses,
+        }
+        params = _PLACEHOLDER.findall(path)
+        if params:
+            entry["parameters"] = [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "integer" if name.endswith("id") else "string"}}
+                for name in params
+            ]
+        if op.body is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+            }
+        if op.permission is not None:
+            entry["security"] = [{"session": []}]
+        paths.setdefault(path, {})[op.method.lower()] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "ecti_session",
+                    "description": "Sign in through /login; state-changing requests also need the X-CSRF-Token header.",
+                }
+            },
+        },
+    }

@@ -1,0 +1,106 @@
+"""API-wide views: the OpenAPI document, ``/me``, and errors answered as JSON."""
+from __future__ import annotations
+
+import logging
+
+from pydantic import BaseModel
+from pyramid.exceptions import BadCSRFToken
+from pyramid.httpexceptions import HTTPForbidden, HTTPMethodNotAllowed, HTTPNotFound
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config, view_config
+
+from ..errors import UserError
+from ..i18n import _
+from . import API_PREFIX, RequestValidationFailed, api_view, error_response
+from .openapi import build_document
+
+log = logging.getLogger(__name__)
+
+
+class TenantOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    time_zone: str
+    locale: str
+
+
+class MeOut(BaseModel):
+    id: int
+    email: str
+    display_name: str
+    role: str
+    locale: str | None
+    tenant: TenantOut | None
+    csrf_token: str
+
+
+@view_config(route_name="api.openapi", renderer="json", request_method="GET")
+def openapi_document(request):
+    """The OpenAPI 3.1 description of this API (public, like the docs)."""
+    return build_document(request.registry, title="ECTI API", version=request.registry.settings["ecti.version"])
+
+
+@api_view("api.me", method="GET", summary="The signed-in user and their tenant", permission="signed_in", response=MeOut, tags=("session",))
+def me(request):
+    from pyramid.csrf import get_csrf_token
+
+    user = request.identity
+    tenant = user.tenant
+    return MeOut(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        role=user.role.value,
+        locale=user.locale,
+        tenant=TenantOut.model_validate(tenant, from_attributes=True) if tenant else None,
+        csrf_token=get_csrf_token(request),
+    )
+
+
+# --- errors, as JSON for /api/v1/ -----------------------------------------------------------
+
+@exception_view_config(RequestValidationFailed, renderer="json", path_info=f"^{API_PREFIX}/")
+def validation_failed(exc, request):
+    return error_response(request, 422, "validation_failed", _("Some fields are not valid."), exc.fields)
+
+
+@exception_view_config(UserError, renderer="json", path_info=f"^{API_PREFIX}/")
+def user_error(exc, request):
+    return error_response(request, exc.status, exc.code, exc.message)
+
+
+@notfound_view_config(renderer="json", path_info=f"^{API_PREFIX}/")
+def api_not_found(request):
+    return error_response(request, 404, "not_found", _("Not found."))
+
+
+@forbidden_view_config(renderer="json", path_info=f"^{API_PREFIX}/")
+def api_forbidden(request):
+    if request.identity is None:
+        return error_response(request, 401, "not_signed_in", _("Please sign in."))
+    return error_response(request, 403, "forbidden", _("You are not allowed to do this."))
+
+
+@exception_view_config(BadCSRFToken, renderer="json", path_info=f"^{API_PREFIX}/")
+def api_bad_csrf(exc, request):
+    return error_response(
+        request, 403, "csrf_failed", _("The security token is missing or expired. Reload the page and try again.")
+    )
+
+
+@exception_view_config(HTTPMethodNotAllowed, renderer="json", path_info=f"^{API_PREFIX}/")
+def api_method_not_allowed(exc, request):
+    return error_response(request, 405, "method_not_allowed", _("This method is not allowed here."))
+
+
+@exception_view_config(Exception, renderer="json", path_info=f"^{API_PREFIX}/")
+def api_internal_error(exc, request):
+    if isinstance(exc, (HTTPNotFound, HTTPForbidden)):
+        raise exc
+    log.exception("internal error on %s %s", request.method, request.path)
+    return error_response(request, 500, "internal_error", _("Something went wrong on our side. The error was logged."))
+
+
+def includeme(config):
+    config.add_route("api.openapi", f"{API_PREFIX}/openapi.json")
+    config.add_route("api.me", f"{API_PREFIX}/me")

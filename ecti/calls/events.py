@@ -1,0 +1,38 @@
+"""Recording call events: the one way code adds a step to a call's history."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..models.meta import utcnow
+from .models import Call, CallEvent, CallStatus, EventKind
+
+
+def record_event(request, call: Call, kind: EventKind, *, at: datetime | None = None, **data) -> CallEvent:
+    """Append an event to ``call`` and tell the ``ecti_call_event`` observers."""
+    event = CallEvent(call=call, tenant_id=call.tenant_id, kind=kind, at=at or utcnow(), data=data)
+    request.db.add(event)
+    request.db.flush()
+    request.registry.plugins.hook.ecti_call_event(request=request, call=call, event=event)
+    return event
+
+
+def apply_status(request, call: Call, status: CallStatus, *, at: datetime | None = None, duration: int | None = None) -> bool:
+    """Move the call to ``status`` unless that would move it backwards.
+
+    Carrier callbacks repeat and arrive out of order (ARCHITECTURE principle 5): a repeated or
+    late status changes nothing and returns False.
+    """
+    if status.rank <= call.status.rank:
+        return False
+    at = at or utcnow()
+    call.status = status
+    if status is CallStatus.in_progress and call.answered_at is None:
+        call.answered_at = at
+    if status.is_final:
+        call.ended_at = at
+        if duration is not None:
+            call.duration_seconds = duration
+    record_event(request, call, EventKind.status, at=at, status=status.value)
+    if status.is_final:
+        record_event(request, call, EventKind.completed, at=at, status=status.value)
+    return True

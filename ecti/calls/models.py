@@ -1,0 +1,112 @@
+"""One row per call, and the append-only events that tell its story.
+
+Like Asterisk's queue_log, every step of a call is a :class:`CallEvent`; the :class:`Call` row
+is a summary kept up to date in the same transaction, so reports and the call log never have to
+replay events to answer "what happened".
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import TenantScoped
+from ..models.meta import Base, UTCDateTime, utcnow
+
+
+class Direction(str, enum.Enum):
+    inbound = "inbound"
+    outbound = "outbound"
+
+
+class CallStatus(str, enum.Enum):
+    """The carrier's view of the call, in the order a call moves through it."""
+
+    queued = "queued"
+    ringing = "ringing"
+    in_progress = "in-progress"
+    completed = "completed"
+    busy = "busy"
+    failed = "failed"
+    no_answer = "no-answer"
+    canceled = "canceled"
+
+    @property
+    def rank(self) -> int:
+        return _STATUS_RANK[self]
+
+    @property
+    def is_final(self) -> bool:
+        return self.rank == 3
+
+
+_STATUS_RANK = {
+    CallStatus.queued: 0,
+    CallStatus.ringing: 1,
+    CallStatus.in_progress: 2,
+    CallStatus.completed: 3,
+    CallStatus.busy: 3,
+    CallStatus.failed: 3,
+    CallStatus.no_answer: 3,
+    CallStatus.canceled: 3,
+}
+
+
+class EventKind(str, enum.Enum):
+    started = "started"
+    status = "status"
+    flow_step = "flow_step"
+    refused = "refused"
+    entered_queue = "entered_queue"
+    offered = "offered"
+    no_answer = "no_answer"
+    connected = "connected"
+    held = "held"
+    resumed = "resumed"
+    transferred = "transferred"
+    abandoned = "abandoned"
+    timed_out = "timed_out"
+    overflowed = "overflowed"
+    voicemail = "voicemail"
+    recording = "recording"
+    completed = "completed"
+
+
+class Call(TenantScoped, Base):
+    __tablename__ = "calls"
+    __table_args__ = (UniqueConstraint("tenant_id", "carrier_call_id", name="uq_calls_tenant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    carrier_call_id: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[Direction] = mapped_column(Enum(Direction, native_enum=False, length=16))
+    from_number: Mapped[str] = mapped_column(String(64))
+    to_number: Mapped[str] = mapped_column(String(64))
+    status: Mapped[CallStatus] = mapped_column(Enum(CallStatus, native_enum=False, length=16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    events: Mapped[list["CallEvent"]] = relationship(
+        back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class CallEvent(TenantScoped, Base):
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[EventKind] = mapped_column(Enum(EventKind, native_enum=False, length=32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    call: Mapped[Call] = relationship(back_populates="events")
+
+
+def find_call(session, carrier_call_id: str) -> Call | None:
+    return session.scalar(select(Call).where(Call.carrier_call_id == carrier_call_id))

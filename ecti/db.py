@@ -1,0 +1,151 @@
+"""Engine, sessions and the tenant scope.
+
+``request.db`` is a SQLAlchemy session joined to the request's transaction (pyramid_tm +
+zope.sqlalchemy): it commits when the view returns normally and rolls back on an exception.
+
+Tenant isolation is enforced by the session, not by each view: every ORM query that touches a
+:class:`TenantScoped` model gets ``WHERE tenant_id = :current`` added automatically, and a query
+on such a model in a session that has no tenant scope raises :class:`TenantScopeError` instead
+of silently reading every tenant's rows. Only code that works across tenants on purpose (the
+operator console, the CLI, webhooks before the tenant is known) opens the scope with
+:func:`all_tenants`.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import zope.sqlalchemy
+from sqlalchemy import ForeignKey, engine_from_config, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker, with_loader_criteria
+
+#: ``session.info`` key holding the current tenant id, or :data:`ALL_TENANTS`.
+SCOPE_KEY = "ecti.tenant_scope"
+ALL_TENANTS = object()
+
+
+class TenantScopeError(RuntimeError):
+    """A tenant-owned table was queried without choosing a tenant first."""
+
+
+class TenantScoped:
+    """Mixin for every table that belongs to one tenant."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=False)
+
+
+def set_tenant_scope(session: Session, tenant_id: int | None) -> None:
+    """Scope every later query of ``session`` to one tenant (None: no scope, queries fail)."""
+    if tenant_id is None:
+        session.info.pop(SCOPE_KEY, None)
+    else:
+        session.info[SCOPE_KEY] = tenant_id
+
+
+@contextlib.contextmanager
+def all_tenants(session: Session):
+    """Query across tenants inside the block (operator views, CLI, webhook tenant lookup)."""
+    previous = session.info.get(SCOPE_KEY)
+    session.info[SCOPE_KEY] = ALL_TENANTS
+    try:
+        yield session
+    finally:
+        if previous is None:
+            session.info.pop(SCOPE_KEY, None)
+        else:
+            session.info[SCOPE_KEY] = previous
+
+
+def _touches_tenant_data(orm_execute_state) -> bool:
+    return any(issubclass(m.class_, TenantScoped) for m in orm_execute_state.all_mappers)
+
+
+def _scope_to_tenant(orm_execute_state) -> None:
+    if not (orm_execute_state.is_select or orm_execute_state.is_update or orm_execute_state.is_delete):
+        return
+    if orm_execute_state.is_column_load:
+        return  # refreshing attributes of an object that was already loaded under the scope
+    scope = orm_execute_state.session.info.get(SCOPE_KEY)
+    if scope is ALL_TENANTS:
+        return
+    if scope is None:
+        if _touches_tenant_data(orm_execute_state):
+            raise TenantScopeError("query on tenant data without a tenant scope")
+        return
+    orm_execute_state.statement = orm_execute_state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == scope, include_aliases=True)
+    )
+
+
+def _before_flush(session: Session, flush_context, instances) -> None:
+    """New tenant-owned rows take the session's tenant; rows of another tenant are refused."""
+    scope = session.info.get(SCOPE_KEY)
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, TenantScoped) or scope is ALL_TENANTS:
+            continue
+        if scope is None:
+            raise TenantScopeError(f"writing {type(obj).__name__} without a tenant scope")
+        if obj.tenant_id is None and obj in session.new:
+            obj.tenant_id = scope
+        elif obj.tenant_id != scope:
+            raise TenantScopeError(f"writing {type(obj).__name__} of another tenant")
+
+
+class EctiSession(Session):
+    """The session class whose queries are scoped to a tenant."""
+
+
+event.listen(EctiSession, "do_orm_execute", _scope_to_tenant)
+event.listen(EctiSession, "before_flush", _before_flush)
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so that
+    # SAVEPOINT works and write transactions can be BEGIN IMMEDIATE (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn):
+    conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(settings: dict[str, Any], prefix: str = "sqlalchemy.") -> Engine:
+    engine = engine_from_config(settings, prefix, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, class_=EctiSession, expire_on_commit=False)
+
+
+def tm_session(session_factory: sessionmaker, transaction_manager) -> Session:
+    """A session whose commit/rollback follows the transaction manager."""
+    session = session_factory()
+    zope.sqlalchemy.register(session, transaction_manager=transaction_manager)
+    return session
+
+
+def includeme(config):
+    settings = config.get_settings()
+    settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+    engine = config.registry.get("ecti.engine") or make_engine(settings)
+    config.registry["ecti.engine"] = engine
+    config.registry["ecti.session_factory"] = make_session_factory(engine)
+
+    def db(request):
+        return tm_session(request.registry["ecti.session_factory"], request.tm)
+
+    config.add_request_method(db, "db", reify=True)

@@ -1,0 +1,132 @@
+"""What the objects returned by registration hooks must look like.
+
+These are :class:`typing.Protocol` classes: a plugin does not inherit from them, it only
+provides the attributes and methods. Every object has a stable ``name`` (stored in the
+database, ASCII, ``snake_case``) and a ``label`` shown to people (a translation string).
+The subsystems that use them (ACD, prompts, CRM, notifications, carriers, IVR) document how and
+when each method is called; :mod:`ecti.hookspecs` documents the hooks that return them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+
+@dataclass(frozen=True)
+class RoutingCandidate:
+    """A free agent that may be offered a call, with the figures strategies order by."""
+
+    agent_id: int
+    level: int = 0
+    member_order: int = 0
+    idle_since: datetime | None = None
+    calls_today: int = 0
+    talk_seconds_today: int = 0
+
+
+@runtime_checkable
+class RoutingStrategy(Protocol):
+    name: str
+    label: Any
+
+    def order(self, candidates: Sequence[RoutingCandidate], *, queue: Any, cursor: int | None) -> Sequence[RoutingCandidate]:
+        """Return the candidates in the order they should be offered the call.
+
+        ``cursor`` is the strategy's persisted position for this queue (round robin), or None.
+        Return an empty sequence to offer the call to nobody now.
+        """
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """How a prompt is spoken (F-IVR-6)."""
+
+    voice: str = ""
+    speed: float = 1.0
+    pitch: float = 0.0
+    intonation: float = 1.0
+    volume: float = 0.0
+    emotion: str = "normal"  # normal, joy, sadness, anger
+
+
+@runtime_checkable
+class TTSProvider(Protocol):
+    name: str
+    label: Any
+
+    def validate(self, text: str, settings: VoiceSettings) -> None:
+        """Raise :class:`ecti.errors.UserError` when this text or these settings cannot be spoken."""
+
+    def render(self, text: str, settings: VoiceSettings) -> Any:
+        """Return what the carrier plays: spoken text (for ``<Say>``) or audio bytes."""
+
+
+@dataclass(frozen=True)
+class CRMContact:
+    """A caller found in a CRM."""
+
+    display_name: str
+    record_id: str | None = None
+    record_url: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@runtime_checkable
+class CRMConnector(Protocol):
+    name: str
+    label: Any
+
+    def lookup(self, request: Any, tenant: Any, number: str) -> CRMContact | None:
+        """Find the caller with this E.164 number, or return None."""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Something a person should be told about, in their language."""
+
+    tenant_id: int
+    kind: str
+    recipients: Sequence[str]
+    subject: Any
+    body: Any
+    link: str | None = None
+    attachments: Sequence[tuple[str, str, bytes]] = ()
+
+
+@runtime_checkable
+class NotificationChannel(Protocol):
+    name: str
+    label: Any
+
+    def deliver(self, notification: Notification, *, registry: Any) -> None:
+        """Deliver or raise; a raised error is retried later and shown to the admin."""
+
+
+@runtime_checkable
+class Carrier(Protocol):
+    name: str
+    label: Any
+
+    def check_credentials(self, *, registry: Any, account_id: str, secret: str) -> None:
+        """Raise :class:`ecti.errors.UserError` when the carrier refuses these credentials."""
+
+
+@runtime_checkable
+class HolidayCalendar(Protocol):
+    name: str
+    label: Any
+
+    def holidays(self, start: date, end: date) -> dict[date, str]:
+        """Return the closed dates between ``start`` and ``end`` inclusive, with their names."""
+
+
+@runtime_checkable
+class IVRNodeType(Protocol):
+    name: str
+    label: Any
+    #: JSON Schema of the node's settings, used to validate flows before they are saved.
+    settings_schema: dict
+
+    def exits(self, settings: dict) -> Sequence[str]:
+        """The names of the node's outgoing edges (e.g. ``["next"]`` or menu digits)."""

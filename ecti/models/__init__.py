@@ -1,0 +1,20 @@
+"""Shared model machinery; each subsystem keeps its own ``models.py``.
+
+:func:`import_all_models` imports every core model module so that ``Base.metadata`` is
+complete (Alembic, ``ecti db check``); plugins' models are imported when plugins load.
+"""
+from .meta import Base, UTCDateTime, utcnow  # noqa: F401
+
+CORE_MODEL_MODULES = (
+    "ecti.tenancy.models",
+    "ecti.telephony.models",
+    "ecti.calls.models",
+)
+
+
+def import_all_models():
+    import importlib
+
+    for name in CORE_MODEL_MODULES:
+        importlib.import_module(name)
+    return Base.metadata

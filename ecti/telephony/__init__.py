@@ -1,0 +1,1 @@
+"""Telephony: numbers, dialing rules and the carrier-facing call logic."""

@@ -1,0 +1,121 @@
+"""Creating tenants and users; used by the console, the API and the CLI alike."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+
+from ..db import all_tenants
+from ..errors import UserError
+from ..i18n import _
+from ..models.meta import utcnow
+from .models import AccountEvent, AccountEventKind, Role, Tenant, User, email_key, find_user_by_email
+from .security import hash_password
+
+MIN_PASSWORD_LENGTH = 10
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(
+            "password_too_short",
+            _("The password must have at least ${n} characters.", mapping={"n": MIN_PASSWORD_LENGTH}),
+            field="password",
+            status=422,
+        )
+
+
+def create_tenant(
+    session, *, slug: str, name: str, time_zone: str = "Asia/Tokyo", locale: str = "ja", start_date: date | None = None
+) -> Tenant:
+    slug = slug.strip().lower()
+    if not _SLUG.match(slug):
+        raise UserError(
+            "invalid_slug",
+            _("The short name may use lower-case letters, digits and hyphens (at most 63)."),
+            field="slug",
+            status=422,
+        )
+    if not name.strip():
+        raise UserError("name_required", _("Enter the company name."), field="name", status=422)
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError("invalid_time_zone", _("Unknown time zone: ${tz}", mapping={"tz": time_zone}), field="time_zone", status=422)
+    if locale not in ("ja", "en"):
+        raise UserError("invalid_locale", _("The language must be ja or en."), field="locale", status=422)
+    with all_tenants(session):
+        if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+            raise UserError("slug_taken", _("The short name ${slug} is already used.", mapping={"slug": slug}), field="slug", status=409)
+    tenant = Tenant(
+        slug=slug,
+        name=name.strip(),
+        time_zone=time_zone,
+        locale=locale,
+        start_date=start_date or utcnow().astimezone(ZoneInfo(time_zone)).date(),
+    )
+    session.add(tenant)
+    session.flush()
+    return tenant
+
+
+def create_user(
+    session,
+    *,
+    tenant: Tenant | None,
+    email: str,
+    display_name: str,
+    role: Role,
+    password: str | None,
+    at: datetime | None = None,
+) -> User:
+    """Create a user; ``tenant`` is None only for operators. Records the account's activation."""
+    email = email_key(email)
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise UserError("invalid_email", _("Enter a valid e-mail address."), field="email", status=422)
+    if not display_name.strip():
+        raise UserError("name_required", _("Enter the name."), field="display_name", status=422)
+    if (role is Role.operator) != (tenant is None):
+        raise UserError("invalid_role", _("Operators belong to no company; other roles belong to one."), field="role", status=422)
+    if password is not None:
+        check_password(password)
+    with all_tenants(session):
+        if find_user_by_email(session, email) is not None:
+            raise UserError("email_taken", _("The e-mail address ${email} is already used.", mapping={"email": email}), field="email", status=409)
+        user = User(
+            tenant_id=tenant.id if tenant else None,
+            email=email,
+            display_name=display_name.strip(),
+            role=role,
+            password_hash=hash_password(password) if password is not None else None,
+        )
+        session.add(user)
+        session.flush()
+        if tenant is not None:
+            session.add(AccountEvent(tenant_id=tenant.id, user_id=user.id, kind=AccountEventKind.activated, at=at or utcnow()))
+            session.flush()
+    return user
+
+
+def set_user_active(session, user: User, active: bool, *, at: datetime | None = None) -> None:
+    """Deactivate (signing the user out everywhere) or reactivate; recorded for billing."""
+    if user.is_active == active:
+        return
+    user.is_active = active
+    if not active:
+        user.session_epoch += 1
+    if user.tenant_id is not None:
+        kind = AccountEventKind.activated if active else AccountEventKind.deactivated
+        session.add(AccountEvent(tenant_id=user.tenant_id, user_id=user.id, kind=kind, at=at or utcnow()))
+
+
+def set_password(user: User, password: str) -> None:
+    check_password(password)
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.session_epoch += 1

@@ -1,0 +1,248 @@
+"""Sign-in, users (tenant admins) and tenants (operators): console pages and JSON API."""
+from __future__ import annotations
+
+import secrets
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pyramid.httpexceptions import HTTPFound, HTTPNotFound, HTTPSeeOther
+from pyramid.security import forget, remember
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from ..api import API_PREFIX, api_view
+from ..db import all_tenants
+from ..errors import UserError
+from ..i18n import _
+from ..web import get_or_404, localized_datetime
+from .models import Role, Tenant, User
+from .security import LoginRefused, authenticate
+from .services import create_tenant, create_user, set_user_active
+
+TENANT_ROLES = (Role.admin, Role.supervisor, Role.agent)
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+@view_config(route_name="login", renderer="ecti:console/templates/login.jinja2", request_method="GET")
+def login_form(request):
+    if request.identity is not None:
+        return HTTPFound(request.route_url("home"))
+    return {"email": "", "error": None, "next": request.params.get("next", "")}
+
+
+@view_config(route_name="login", renderer="ecti:console/templates/login.jinja2", request_method="POST")
+def login(request):
+    email = request.POST.get("email", "")
+    password = request.POST.get("password", "")
+    next_url = request.POST.get("next", "")
+    try:
+        user = authenticate(request.db, email, password)
+    except LoginRefused as refused:
+        request.response.status_int = 400 if refused.reason == "invalid" else 403
+        if refused.reason == "locked":
+            error = _(
+                "Too many failed attempts. Try again after ${time}.",
+                mapping={"time": localized_datetime(request, refused.until)},
+            )
+        elif refused.reason == "suspended":
+            error = _("This company's use of ECTI is suspended. Please contact your operator.")
+        else:
+            error = _("The e-mail address or the password is wrong.")
+        return {"email": email, "error": error, "next": next_url}
+    remember(request, user.id, user=user)
+    # Only local paths: an open redirect would hand the signed-in user to anyone.
+    target = next_url if next_url.startswith("/") and not next_url.startswith("//") else request.route_url("home")
+    return HTTPSeeOther(target, headers=request.response.headers)
+
+
+@view_config(route_name="logout", request_method="POST")
+def logout(request):
+    headers = forget(request)
+    return HTTPSeeOther(request.route_url("login"), headers=headers)
+
+
+# --- tenant admin: users ---------------------------------------------------------------------
+
+@view_config(route_name="admin.users", renderer="ecti:console/templates/users.jinja2", permission="manage", request_method="GET")
+def users_page(request):
+    return _users_context(request, form={}, errors={})
+
+
+def _users_context(request, *, form, errors, new_password=None):
+    users = request.db.scalars(select(User).order_by(User.display_name)).all()
+    return {"users": users, "roles": TENANT_ROLES, "form": form, "errors": errors, "new_password": new_password}
+
+
+@view_config(route_name="admin.users", renderer="ecti:console/templates/users.jinja2", permission="manage", request_method="POST")
+def users_create(request):
+    form = {k: request.POST.get(k, "") for k in ("email", "display_name", "role")}
+    password = request.POST.get("password") or secrets.token_urlsafe(12)
+    try:
+        role = _tenant_role(form["role"])
+        create_user(request.db, tenant=request.tenant, email=form["email"], display_name=form["display_name"], role=role, password=password)
+    except UserError as err:
+        request.response.status_int = 422
+        return _users_context(request, form=form, errors={err.field or "": err.message})
+    request.session.flash(_("The user ${email} was created.", mapping={"email": form["email"]}))
+    shown = None if request.POST.get("password") else password
+    return _users_context(request, form={}, errors={}, new_password=shown)
+
+
+@view_config(route_name="admin.user_active", permission="manage", request_method="POST")
+def user_active(request):
+    user = get_or_404(request, User, request.matchdict["id"])
+    active = request.POST.get("active") == "1"
+    if user.id == request.identity.id and not active:
+        request.session.flash(_("You cannot deactivate yourself."), "error")
+    else:
+        set_user_active(request.db, user, active)
+    return HTTPSeeOther(request.route_url("admin.users"))
+
+
+def _tenant_role(value: str) -> Role:
+    try:
+        role = Role(value)
+    except ValueError:
+        role = None
+    if role not in TENANT_ROLES:
+        raise UserError("invalid_role", _("Choose a role."), field="role", status=422)
+    return role
+
+
+# --- operator: tenants -----------------------------------------------------------------------
+
+@view_config(route_name="operator.tenants", renderer="ecti:console/templates/tenants.jinja2", permission="operate", request_method="GET")
+def tenants_page(request):
+    return _tenants_context(request, form={}, errors={})
+
+
+def _tenants_context(request, *, form, errors, created=None):
+    with all_tenants(request.db):
+        tenants = request.db.scalars(select(Tenant).order_by(Tenant.slug)).all()
+    return {"tenants": tenants, "form": form, "errors": errors, "created": created}
+
+
+@view_config(route_name="operator.tenants", renderer="ecti:console/templates/tenants.jinja2", permission="operate", request_method="POST")
+def tenants_create(request):
+    fields = ("slug", "name", "admin_email", "admin_name", "time_zone")
+    form = {k: request.POST.get(k, "").strip() for k in fields}
+    password = secrets.token_urlsafe(12)
+    try:
+        # A savepoint: when the admin cannot be created, the tenant is not kept either.
+        with request.db.begin_nested():
+            tenant = create_tenant(request.db, slug=form["slug"], name=form["name"], time_zone=form["time_zone"] or "Asia/Tokyo")
+            create_user(
+                request.db, tenant=tenant, email=form["admin_email"], display_name=form["admin_name"] or form["admin_email"],
+                role=Role.admin, password=password,
+            )
+    except UserError as err:
+        request.response.status_int = 422
+        return _tenants_context(request, form=form, errors={_form_field(err.field): err.message})
+    return _tenants_context(
+        request, form={}, errors={}, created={"slug": tenant.slug, "email": form["admin_email"], "password": password}
+    )
+
+
+def _form_field(field):
+    return {"email": "admin_email", "display_name": "admin_name"}.get(field, field or "")
+
+
+@view_config(route_name="lang", request_method="GET")
+def switch_language(request):
+    code = request.matchdict["code"]
+    if code not in ("ja", "en"):
+        raise HTTPNotFound()
+    target = request.referer if request.referer and request.referer.startswith(request.host_url) else request.route_url("home")
+    response = HTTPSeeOther(target)
+    response.set_cookie("_LOCALE_", code, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
+    if request.identity is not None:
+        request.identity.locale = code
+    return response
+
+
+# --- JSON API: users -------------------------------------------------------------------------
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    display_name: str
+    role: Literal["admin", "supervisor", "agent"]
+    is_active: bool
+    locale: str | None
+
+
+class UserList(BaseModel):
+    users: list[UserOut]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=254)
+    display_name: str = Field(min_length=1, max_length=100)
+    role: Literal["admin", "supervisor", "agent"]
+    password: str = Field(min_length=10, max_length=200)
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    role: Literal["admin", "supervisor", "agent"] | None = None
+    is_active: bool | None = None
+    locale: Literal["ja", "en"] | None = None
+
+
+def _user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id, email=user.email, display_name=user.display_name, role=user.role.value, is_active=user.is_active, locale=user.locale
+    )
+
+
+@api_view("api.users", method="GET", summary="List the company's users", permission="manage", response=UserList, tags=("users",))
+def api_users(request):
+    users = request.db.scalars(select(User).order_by(User.id)).all()
+    return UserList(users=[_user_out(u) for u in users])
+
+
+@api_view("api.users", method="POST", summary="Create a user", permission="manage", body=UserCreate, response=UserOut, status=201, tags=("users",), errors=(409,))
+def api_user_create(request, body: UserCreate):
+    user = create_user(
+        request.db, tenant=request.tenant, email=body.email, display_name=body.display_name, role=Role(body.role), password=body.password
+    )
+    return _user_out(user)
+
+
+@api_view("api.user", method="GET", summary="One user", permission="manage", response=UserOut, tags=("users",), errors=(404,))
+def api_user(request):
+    return _user_out(get_or_404(request, User, request.matchdict["id"]))
+
+
+@api_view("api.user", method="PATCH", summary="Change a user (name, role, active, language)", permission="manage", body=UserUpdate, response=UserOut, tags=("users",), errors=(404,))
+def api_user_update(request, body: UserUpdate):
+    user = get_or_404(request, User, request.matchdict["id"])
+    if body.display_name is not None:
+        user.display_name = body.display_name.strip()
+    if body.role is not None:
+        user.role = Role(body.role)
+    if body.locale is not None:
+        user.locale = body.locale
+    if body.is_active is not None:
+        if user.id == request.identity.id and not body.is_active:
+            raise UserError("cannot_deactivate_self", _("You cannot deactivate yourself."), field="is_active", status=422)
+        set_user_active(request.db, user, body.is_active)
+    return _user_out(user)
+
+
+def includeme(config):
+    config.add_route("login", "/login")
+    config.add_route("logout", "/logout")
+    config.add_route("lang", "/lang/{code}")
+    config.add_route("admin.users", "/admin/users")
+    config.add_route("admin.user_active", "/admin/users/{id:\\d+}/active")
+    config.add_route("operator.tenants", "/operator/tenants")
+    config.add_route("api.users", f"{API_PREFIX}/users")
+    config.add_route("api.user", f"{API_PREFIX}/users/{{id:\\d+}}")

@@ -1,0 +1,296 @@
+"""Pytest fixtures for ECTI and its plugins (``pytest_plugins = ["ecti.testing"]``).
+
+Plugin authors get the same fixtures the core's tests use:
+
+* ``database_url`` — every test that touches the database runs twice, on SQLite and on
+  PostgreSQL (``ECTI_TEST_DATABASE_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``;
+  a throw-away database is created next to it). Migrations run once per backend, so every run
+  exercises them. Without PostgreSQL the PostgreSQL half is skipped, except under ``CI=true``
+  where it fails.
+* ``db`` — a session across all tenants for arranging data; commit with ``db.commit()``.
+  Every table is emptied after each test.
+* ``app`` — the WSGI application on that database; ``webtest`` — a WebTest ``TestApp`` for it;
+  ``make_tenant`` / ``make_user`` — create data; ``login`` — sign a TestApp in.
+* ``api`` — like ``webtest`` for ``/api/v1/``, but every response is checked against the
+  OpenAPI document (status documented, body matching its schema).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TEST_ENCRYPTION_KEY = "3u-7rsDwGOVvQ2Tx4GW4kKZ4BcBdJXq3zqvOb4mBq9M="
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def base_settings(url: str) -> dict:
+    """Application settings for tests on the database at ``url``."""
+    return {
+        "sqlalchemy.url": url,
+        "ecti.secret_key": "test-secret-" + "x" * 32,
+        "ecti.encryption_keys": TEST_ENCRYPTION_KEY,
+        "ecti.public_url": "http://localhost",
+        "pyramid.default_locale_name": "ja",
+    }
+
+
+def _create_pg_database(admin_url: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    name = f"ecti_test_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _drop_pg_database(admin_url: str, url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    name = urlsplit(url).path.lstrip("/")
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """A migrated, empty database on each backend."""
+    from . import migrate
+    from .db import make_engine
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'ecti.sqlite'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    admin_url = os.environ.get("ECTI_TEST_DATABASE_URL", DEFAULT_PG_URL)
+    try:
+        url = _create_pg_database(admin_url)
+    except Exception as exc:  # any connection failure: no PostgreSQL here
+        message = f"PostgreSQL not reachable at {admin_url}: {exc}"
+        if _in_ci():
+            pytest.fail(message + " (CI=true: PostgreSQL is required)", pytrace=False)
+        pytest.skip(message)
+    try:
+        engine = make_engine({"sqlalchemy.url": url})
+        with engine.begin() as conn:
+            migrate.upgrade(connection=conn)
+        engine.dispose()
+        yield url
+    finally:
+        _drop_pg_database(admin_url, url)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    from .db import make_engine
+
+    eng = make_engine({"sqlalchemy.url": database_url, "sqlalchemy.pool_size": 10} if database_url.startswith("postgresql") else {"sqlalchemy.url": database_url})
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def clean_database(engine):
+    """Empty every table after the test (tests may commit, and live servers do)."""
+    yield
+    from sqlalchemy import text
+
+    from .models import Base
+
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def db(engine, clean_database):
+    """A session across all tenants, for arranging and inspecting data."""
+    from .db import all_tenants, make_session_factory
+
+    session = make_session_factory(engine)()
+    with all_tenants(session):
+        yield session
+    session.rollback()
+    session.close()
+
+
+@pytest.fixture
+def app_settings(database_url):
+    return base_settings(database_url)
+
+
+@pytest.fixture
+def app(app_settings, engine, clean_database):
+    from .config import configure
+
+    return configure(dict(app_settings), engine=engine).make_wsgi_app()
+
+
+@pytest.fixture
+def webtest(app):
+    import webtest as wt
+
+    return wt.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+
+
+@pytest.fixture
+def make_tenant(db):
+    from .tenancy.services import create_tenant
+
+    def make(slug: str = "acme", name: str = "株式会社アクメ", **kw):
+        tenant = create_tenant(db, slug=slug, name=name, **kw)
+        db.commit()
+        return tenant
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    from .tenancy.models import Role
+    from .tenancy.services import create_user
+
+    def make(tenant, role: str = "admin", email: str | None = None, password: str = "correct horse battery", name: str = "テスト 太郎"):
+        user = create_user(
+            db,
+            tenant=tenant,
+            email=email or f"{role}-{secrets.token_hex(3)}@example.jp",
+            display_name=name,
+            role=Role(role),
+            password=password,
+        )
+        db.commit()
+        user.password = password  # for login(); not a column
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login():
+    """``login(testapp, user)`` signs the TestApp in and returns its CSRF token."""
+
+    def do_login(testapp, user, password: str | None = None):
+        form = testapp.get("/login").form
+        form["email"] = user.email
+        form["password"] = password or user.password
+        response = form.submit()
+        assert response.status_int == 303, response.text
+        return testapp.get("/api/v1/me").json["csrf_token"]
+
+    return do_login
+
+
+class OpenAPIChecker:
+    """Checks responses against the application's own OpenAPI document."""
+
+    def __init__(self, document: dict):
+        """``document`` with its references made absolute (see :func:`_with_base`)."""
+        import re
+
+        from jsonschema import Draft202012Validator
+        from referencing import Registry, Resource
+
+        self.document = document
+        resource = Resource.from_contents({**document, "$schema": "https://json-schema.org/draft/2020-12/schema"})
+        self._registry = Registry().with_resource("urn:ecti-openapi", resource)
+        self._validator_cls = Draft202012Validator
+        self._paths = [
+            (re.compile("^" + re.sub(r"\\\{\w+\\\}", r"[^/]+", re.escape(path)) + "$"), path)
+            for path in document["paths"]
+        ]
+        self.seen: set[tuple[str, str, str]] = set()
+
+    def operation(self, method: str, path: str):
+        for pattern, template in self._paths:
+            if pattern.match(path):
+                op = self.document["paths"][template].get(method.lower())
+                if op is not None:
+                    return template, op
+        return None, None
+
+    def check(self, method: str, path: str, status: int, body) -> None:
+        template, op = self.operation(method, path)
+        assert op is not None, f"{method} {path} is not in the OpenAPI document"
+        response = op["responses"].get(str(status))
+        assert response is not None, f"{method} {template} answered {status}, which is not documented"
+        self.seen.add((method.upper(), template, str(status)))
+        schema = response.get("content", {}).get("application/json", {}).get("schema")
+        if schema is None:
+            return
+        validator = self._validator_cls(schema, registry=self._registry)
+        errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
+        assert not errors, f"{method} {template} {status}: " + "; ".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+class CheckedTestApp:
+    """A WebTest TestApp whose /api/v1/ responses are validated against the OpenAPI document."""
+
+    def __init__(self, testapp, checker: OpenAPIChecker):
+        self.testapp = testapp
+        self.checker = checker
+
+    def __getattr__(self, name):
+        return getattr(self.testapp, name)
+
+    def _do(self, method: str, path: str, **kw):
+        kw.setdefault("expect_errors", True)
+        call = getattr(self.testapp, method.lower() + ("_json" if "json" in kw else ""))
+        if "json" in kw:
+            response = call(path, kw.pop("json"), **kw)
+        else:
+            response = call(path, **kw)
+        body = response.json if response.content_type == "application/json" and response.body else None
+        self.checker.check(method, path.split("?")[0], response.status_int, body)
+        return response
+
+    def get(self, path, **kw):
+        return self._do("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self._do("POST", path, **kw)
+
+    def patch(self, path, **kw):
+        return self._do("PATCH", path, **kw)
+
+    def put(self, path, **kw):
+        return self._do("PUT", path, **kw)
+
+    def delete(self, path, **kw):
+        return self._do("DELETE", path, **kw)
+
+
+@pytest.fixture
+def api(webtest):
+    """A TestApp for the JSON API that checks each response against the OpenAPI document."""
+    document = webtest.get("/api/v1/openapi.json").json
+    return CheckedTestApp(webtest, OpenAPIChecker(_with_base(document)))
+
+
+def _with_base(document: dict) -> dict:
+    """Rewrite local refs so they resolve against the registered document URI."""
+    import json
+
+    text = json.dumps(document).replace('"#/components/schemas/', '"urn:ecti-openapi#/components/schemas/')
+    return json.loads(text)

@@ -1,0 +1,66 @@
+"""Small request-level helpers shared by console and API views."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from jinja2 import pass_context
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.i18n import TranslationString
+from sqlalchemy import select
+
+SUPPORTED_LOCALES = ("ja", "en")
+
+
+def get_or_404(request, model, id_) -> object:
+    """Load one row of ``model`` by id within the request's tenant scope, or raise 404.
+
+    Rows of another tenant are indistinguishable from rows that do not exist.
+    """
+    try:
+        key = int(id_)
+    except (TypeError, ValueError):
+        raise HTTPNotFound()
+    obj = request.db.scalar(select(model).where(model.id == key))
+    if obj is None:
+        raise HTTPNotFound()
+    return obj
+
+
+def tenant_zone(request) -> ZoneInfo:
+    tenant = getattr(request, "tenant", None)
+    return ZoneInfo(tenant.time_zone if tenant else request.registry.settings.get("ecti.default_time_zone", "Asia/Tokyo"))
+
+
+def localized_datetime(request, value: datetime | None) -> str:
+    """Show a stored UTC time in the tenant's time zone (Asia/Tokyo by default)."""
+    if value is None:
+        return ""
+    return value.astimezone(tenant_zone(request)).strftime("%Y-%m-%d %H:%M")
+
+
+def locale_negotiator(request) -> str:
+    """The user's choice, then the language cookie, then the tenant's, then Japanese."""
+    user = request.identity
+    if user is not None and user.locale in SUPPORTED_LOCALES:
+        return user.locale
+    cookie = request.cookies.get("_LOCALE_")
+    if cookie in SUPPORTED_LOCALES:
+        return cookie
+    if user is not None and user.tenant is not None and user.tenant.locale in SUPPORTED_LOCALES:
+        return user.tenant.locale
+    return request.registry.settings.get("pyramid.default_locale_name", "ja")
+
+
+@pass_context
+def translate(context, value):
+    """Jinja2 filter ``t``: translate a :class:`TranslationString` (e.g. an error) for the page."""
+    if isinstance(value, TranslationString):
+        return context["request"].localizer.translate(value)
+    return value
+
+
+@pass_context
+def local_time(context, value):
+    """Jinja2 filter ``local_time``: a UTC datetime shown in the tenant's time zone."""
+    return localized_datetime(context["request"], value)
