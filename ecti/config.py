@@ -37,6 +37,8 @@ SUBSYSTEMS = (
     ".tenancy",
     ".api",
     ".console",
+    ".telephony",
+    ".voice",
 )
 
 

@@ -6,7 +6,7 @@ exactly the plugins they want.
 """
 from __future__ import annotations
 
-import importlib.metadata
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -40,11 +40,10 @@ def get_plugin_manager(
     disabled = set(disabled)
     for name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
+    for name in disabled - set(DEFAULT_PLUGINS):
+        pm.set_blocked(name)
     if load_entrypoints:
-        for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
-            if ep.name in disabled or pm.get_plugin(ep.name) is not None:
-                continue
-            pm.register(ep.load(), name=ep.name)
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     for plugin in plugins:
         name = getattr(plugin, "__name__", None) or getattr(plugin, "name", None) or repr(plugin)
         if name not in disabled:

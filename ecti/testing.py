@@ -294,3 +294,57 @@ def _with_base(document: dict) -> dict:
 
     text = json.dumps(document).replace('"#/components/schemas/', '"urn:ecti-openapi#/components/schemas/')
     return json.loads(text)
+
+
+@pytest.fixture
+def live_server(app):
+    """The application served over real HTTP by waitress on 127.0.0.1 (a free port).
+
+    Yields the base URL. For browser tests and for carrier simulators that call webhooks.
+    """
+    import threading
+
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=8, clear_untrusted_proxy_headers=True)
+    thread = threading.Thread(target=server.run, name="ecti-live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright (never a browser downloaded by Playwright)."""
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
+        if _in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh browser tab (its own cookies) in Japanese."""
+    context = chromium.new_context(locale="ja-JP", viewport={"width": 1200, "height": 800})
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()

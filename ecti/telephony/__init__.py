@@ -1,1 +1,5 @@
 """Telephony: numbers, dialing rules and the carrier-facing call logic."""
+
+
+def includeme(config):
+    config.include(".views")

@@ -1,8 +1,8 @@
-"""core: tenants, users, numbers, calls
+"""Initial schema: tenants, users, account events, numbers, calls and events, Twilio accounts
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 15:06:15.538730
+Create Date: 2026-11-25 15:14:34.057848
 """
 from alembic import op
 import sqlalchemy as sa
@@ -49,6 +49,21 @@ def upgrade():
     )
     with op.batch_alter_table('phone_numbers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_phone_numbers_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('twilio_accounts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('twiml_app_sid', sa.String(length=64), nullable=True),
+    sa.Column('api_key_sid', sa.String(length=64), nullable=True),
+    sa.Column('api_key_secret_encrypted', sa.Text(), nullable=True),
+    sa.Column('synced_at', ecti.models.meta.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', ecti.models.meta.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_twilio_accounts_tenant_id_tenants'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_twilio_accounts')),
+    sa.UniqueConstraint('tenant_id', name='uq_twilio_accounts_tenant_id')
+    )
+    with op.batch_alter_table('twilio_accounts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_twilio_accounts_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -145,6 +160,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_users_tenant_id'))
 
     op.drop_table('users')
+    with op.batch_alter_table('twilio_accounts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_twilio_accounts_tenant_id'))
+
+    op.drop_table('twilio_accounts')
     with op.batch_alter_table('phone_numbers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_phone_numbers_tenant_id'))
 

@@ -1,0 +1,88 @@
+"""The Twilio carrier: REST calls with the SDK's ``Client``, softphone tokens."""
+from __future__ import annotations
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.jwt.access_token import AccessToken
+from twilio.jwt.access_token.grants import VoiceGrant
+
+from ecti.errors import UserError
+from ecti.i18n import _
+
+from .rest import make_client
+
+#: Softphone tokens are short-lived; the page refreshes them before they expire.
+TOKEN_TTL_SECONDS = 3600
+
+
+def api_base_url(registry) -> str | None:
+    """``ecti.twilio.api_base_url``: another base URL for every REST request (the simulator)."""
+    return registry.settings.get("ecti.twilio.api_base_url") or None
+
+
+def client_for(registry, tenant):
+    """A REST client authenticated as the tenant's Twilio account."""
+    return make_client(tenant.carrier_account_id, tenant.carrier_secret(registry.secret_box), api_base_url(registry))
+
+
+def softphone_token(*, account_sid: str, api_key_sid: str, api_key_secret: str, identity: str, app_sid: str, ttl: int = TOKEN_TTL_SECONDS) -> str:
+    """An AccessToken for the Voice JS SDK: place calls through the TwiML App, receive calls."""
+    token = AccessToken(account_sid, api_key_sid, api_key_secret, identity=identity, ttl=ttl)
+    token.add_grant(VoiceGrant(outgoing_application_sid=app_sid, incoming_allow=True))
+    return token.to_jwt()
+
+
+class TwilioCarrier:
+    name = "twilio"
+    label = _("Twilio")
+
+    def check_credentials(self, *, registry, account_id: str, secret: str) -> None:
+        if not account_id.startswith("AC") or len(account_id) != 34:
+            raise UserError(
+                "invalid_account_sid", _("A Twilio Account SID starts with AC and has 34 characters."), field="account_id", status=422
+            )
+        client = make_client(account_id, secret, api_base_url(registry))
+        try:
+            client.incoming_phone_numbers.list(limit=1)
+        except TwilioRestException as exc:
+            if exc.status in (401, 403):
+                raise UserError(
+                    "carrier_refused_credentials",
+                    _("Twilio refused the Account SID or the Auth Token. Copy both again from the Twilio console."),
+                    field="secret",
+                    status=422,
+                )
+            raise UserError("carrier_error", _("Twilio answered with an error: ${error}", mapping={"error": exc.msg}), status=502)
+        except (TwilioException, OSError) as exc:
+            raise UserError("carrier_unreachable", _("Twilio could not be reached: ${error}", mapping={"error": str(exc)}), status=502)
+
+    def hangup(self, *, request, tenant, carrier_call_id: str) -> None:
+        """End a live call."""
+        client_for(request.registry, tenant).calls(carrier_call_id).update(status="completed")
+
+    def redirect(self, *, request, tenant, carrier_call_id: str, continuation) -> None:
+        """Move a live call to ``continuation`` (e.g. take a waiting caller out of the queue)."""
+        from .webhooks import step_url
+
+        client_for(request.registry, tenant).calls(carrier_call_id).update(url=step_url(request, continuation), method="POST")
+
+    def softphone_credentials(self, *, request, tenant, identity: str) -> dict:
+        """Token for the browser phone of ``identity``; needs ``ecti twilio sync`` to have run."""
+        from sqlalchemy import select
+
+        from .models import TwilioAccount
+
+        account = request.db.scalar(select(TwilioAccount).where(TwilioAccount.tenant_id == tenant.id))
+        if account is None or not account.api_key_sid or not account.twiml_app_sid:
+            raise UserError(
+                "carrier_not_provisioned",
+                _("The company's Twilio account is not set up for the softphone yet. Ask an administrator to run the Twilio sync."),
+                status=409,
+            )
+        token = softphone_token(
+            account_sid=tenant.carrier_account_id,
+            api_key_sid=account.api_key_sid,
+            api_key_secret=request.registry.secret_box.decrypt(account.api_key_secret_encrypted),
+            identity=identity,
+            app_sid=account.twiml_app_sid,
+        )
+        return {"token": token, "identity": identity, "ttl_seconds": TOKEN_TTL_SECONDS}

@@ -1,0 +1,194 @@
+"""Every URL Twilio calls, verified by ``X-Twilio-Signature`` before anything else happens.
+
+===========================================  ===============================================
+URL (POST)                                   What Twilio sends there
+===========================================  ===============================================
+``/twilio/voice/incoming``                   a number's Voice URL: a call arrives
+``/twilio/voice/fallback``                   a number's Voice Fallback URL: ECTI failed
+``/twilio/voice/status``                     call status callbacks (number and REST calls)
+``/twilio/voice/client``                     the TwiML App's Voice URL: an agent dials
+``/twilio/voice/step/{handler}?…``           continuations: digits, dial/queue results, …
+===========================================  ===============================================
+
+The signature is checked against the public URL (``ecti.public_url`` + path and query), which
+is what Twilio signed when ECTI runs behind a proxy. A missing or wrong signature gets 403 and
+changes nothing; an unknown account gets a polite spoken rejection and a log line.
+"""
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from pyramid.httpexceptions import HTTPForbidden
+from pyramid.response import Response
+from pyramid.view import view_config
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
+
+from ecti.calls.models import CallStatus, find_call
+from ecti.db import all_tenants, set_tenant_scope
+from ecti.tenancy.models import Tenant
+from ecti.voice import UnknownHandler, dispatch
+from ecti.voice.calls import CarrierCall, call_status, inbound_call, say, softphone_call
+from ecti.voice.instructions import CallInput, Continuation, Hangup
+from ecti.i18n import _
+
+from .twiml import TwiMLRenderer, continuation_query
+
+log = logging.getLogger(__name__)
+
+TWIML = "text/xml; charset=utf-8"
+
+
+def public_url(request) -> str:
+    """The URL Twilio requested (and signed): the public base URL plus path and query."""
+    base = request.registry.settings.get("ecti.public_url") or request.host_url
+    return base.rstrip("/") + request.path_qs
+
+
+def step_url(request, continuation: Continuation) -> str:
+    base = request.registry.settings.get("ecti.public_url") or request.host_url
+    path = request.route_path("twilio.step", handler=continuation.handler)
+    query = continuation_query(continuation)
+    return base.rstrip("/") + path + ("?" + query if query else "")
+
+
+def twiml_response(request, instructions) -> Response:
+    body = TwiMLRenderer(lambda c: step_url(request, c)).render(instructions)
+    return Response(body, content_type=TWIML)
+
+
+def _signed_params(request) -> dict:
+    return dict(request.POST.items()) if request.method == "POST" else {}
+
+
+def twilio_webhook(view):
+    """Find the tenant by AccountSid, verify the signature with its auth token, scope the db."""
+
+    @wraps(view)
+    def verified(request):
+        params = _signed_params(request)
+        signature = request.headers.get("X-Twilio-Signature", "")
+        account_sid = params.get("AccountSid") or request.GET.get("AccountSid", "")
+        if not signature:
+            raise HTTPForbidden("missing X-Twilio-Signature")
+        with all_tenants(request.db):
+            tenant = request.db.scalar(
+                select(Tenant).where(Tenant.carrier == "twilio", Tenant.carrier_account_id == account_sid)
+            ) if account_sid else None
+        if tenant is None:
+            log.warning("twilio webhook for unknown account %r at %s", account_sid, request.path)
+            return _unknown_account(request)
+        token = tenant.carrier_secret(request.registry.secret_box)
+        if not token or not RequestValidator(token).validate(public_url(request), params, signature):
+            log.warning("twilio webhook with a bad signature for %s at %s", tenant.slug, request.path)
+            raise HTTPForbidden("bad X-Twilio-Signature")
+        set_tenant_scope(request.db, tenant.id)
+        return view(request, tenant, params)
+
+    return verified
+
+
+def _unknown_account(request) -> Response:
+    response = VoiceResponse()
+    message = request.localizer.translate(_("The number you have called is not in service."))
+    response.say(message, voice="Polly.Mizuki", language="ja-JP")
+    response.hangup()
+    return Response(str(response), content_type=TWIML)
+
+
+def _carrier_call(params) -> CarrierCall:
+    status = params.get("CallStatus", "ringing")
+    try:
+        parsed = CallStatus(status)
+    except ValueError:
+        parsed = CallStatus.ringing
+    return CarrierCall(params.get("CallSid", ""), params.get("From", ""), params.get("To", ""), status=parsed)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def call_input(params: dict) -> CallInput:
+    """Twilio's parameter names → ECTI's carrier-neutral :class:`CallInput`."""
+    return CallInput(
+        digits=params.get("Digits"),
+        dial_status=params.get("DialCallStatus"),
+        dial_call_id=params.get("DialCallSid"),
+        dial_duration=_int(params.get("DialCallDuration")),
+        queue_result=params.get("QueueResult"),
+        queue_time=_int(params.get("QueueTime")),
+        queue_position=_int(params.get("QueuePosition")),
+        recording_id=params.get("RecordingSid"),
+        recording_url=params.get("RecordingUrl"),
+        recording_duration=_int(params.get("RecordingDuration")),
+        recording_status=params.get("RecordingStatus"),
+        recording_channels=_int(params.get("RecordingChannels")),
+        call_status=params.get("CallStatus"),
+        raw=params,
+    )
+
+
+@view_config(route_name="twilio.incoming", request_method="POST", require_csrf=False)
+@twilio_webhook
+def incoming(request, tenant, params):
+    return twiml_response(request, inbound_call(request, tenant, _carrier_call(params)))
+
+
+@view_config(route_name="twilio.fallback", request_method="POST", require_csrf=False)
+@twilio_webhook
+def fallback(request, tenant, params):
+    log.error("twilio used the fallback URL for call %s of %s", params.get("CallSid"), tenant.slug)
+    return twiml_response(request, [say(tenant, _("We are sorry, a system error occurred. Please call again later.")), Hangup()])
+
+
+@view_config(route_name="twilio.status", request_method="POST", require_csrf=False)
+@twilio_webhook
+def status(request, tenant, params):
+    call_status(request, tenant, params.get("CallSid", ""), params.get("CallStatus", ""), duration=_int(params.get("CallDuration")))
+    return Response(status=204)
+
+
+@view_config(route_name="twilio.client", request_method="POST", require_csrf=False)
+@twilio_webhook
+def client(request, tenant, params):
+    """The TwiML App's Voice URL: the browser phone placed a call (``device.connect``)."""
+    instructions = softphone_call(
+        request,
+        tenant,
+        _carrier_call(params),
+        identity=params.get("From", ""),
+        destination=params.get("To", ""),
+        caller_id=params.get("CallerId", ""),
+    )
+    return twiml_response(request, instructions)
+
+
+@view_config(route_name="twilio.step", request_method="POST", require_csrf=False)
+@twilio_webhook
+def step(request, tenant, params):
+    call = find_call(request.db, params.get("CallSid", ""))
+    if call is None:
+        log.warning("twilio step %s for unknown call %s", request.matchdict["handler"], params.get("CallSid"))
+        return twiml_response(request, [])
+    args = {k: v for k, v in request.GET.items()}
+    try:
+        instructions = dispatch(request, call, request.matchdict["handler"], args, call_input(params))
+    except UnknownHandler:
+        log.error("twilio step to unknown handler %s for call %s", request.matchdict["handler"], call.carrier_call_id)
+        instructions = [say(tenant, _("We are sorry, a system error occurred. Please call again later.")), Hangup()]
+    return twiml_response(request, instructions)
+
+
+def includeme(config):
+    config.add_route("twilio.incoming", "/twilio/voice/incoming")
+    config.add_route("twilio.fallback", "/twilio/voice/fallback")
+    config.add_route("twilio.status", "/twilio/voice/status")
+    config.add_route("twilio.client", "/twilio/voice/client")
+    config.add_route("twilio.step", "/twilio/voice/step/{handler}")
+    config.scan(".webhooks")
