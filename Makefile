@@ -45,7 +45,7 @@ browser:
 
 # Developers: refresh the message template and catalogs after changing user-visible text.
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --omit-header -o ecti/locale/ecti.pot ecti
+	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --omit-header -o ecti/locale/ecti.pot ecti plugins
 	$(BIN)/pybabel update -i ecti/locale/ecti.pot -d ecti/locale -D ecti --no-fuzzy-matching
 
 clean:

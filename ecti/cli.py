@@ -97,7 +97,7 @@ def db():
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 @pass_ctx
 def db_upgrade(ctx, revision):
     """Bring the database schema up to date (safe to run again)."""

@@ -19,7 +19,7 @@ def alembic_config(url: str | None = None, connection=None) -> Config:
     return cfg
 
 
-def upgrade(url: str | None = None, *, connection=None, revision: str = "head") -> None:
+def upgrade(url: str | None = None, *, connection=None, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url, connection), revision)
 
 
