@@ -1,0 +1,1 @@
+"""Example ECTI plugin (see README.md)."""
