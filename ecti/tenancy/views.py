@@ -148,7 +148,7 @@ def _form_field(field):
     return {"email": "admin_email", "display_name": "admin_name"}.get(field, field or "")
 
 
-@view_config(route_name="lang", request_method="GET")
+@view_config(route_name="lang", request_method="POST")
 def switch_language(request):
     code = request.matchdict["code"]
     if code not in ("ja", "en"):
