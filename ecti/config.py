@@ -40,6 +40,9 @@ SUBSYSTEMS = (
     ".telephony",
     ".voice",
     ".calls",
+    ".audit",
+    ".billing",
+    ".operator",
 )
 
 

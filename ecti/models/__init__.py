@@ -10,6 +10,9 @@ CORE_MODEL_MODULES = (
     "ecti.telephony.models",
     "ecti.calls.models",
     "ecti.messaging.models",
+    "ecti.audit.models",
+    "ecti.billing.models",
+    "ecti.operator.models",
 )
 
 
