@@ -19,6 +19,7 @@ from ..db import all_tenants
 from ..errors import UserError
 from ..i18n import _
 from ..telephony.models import PhoneNumber
+from ..web import flash
 from ..tenancy.models import Role, Tenant, User
 from .services import (
     WEBHOOK_ERROR_WINDOW,
@@ -55,11 +56,6 @@ def _parse_date(value: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise UserError("invalid_date", _("Enter the start date as YYYY-MM-DD, e.g. 2026-04-01."), field="start_date", status=422)
-
-
-def _flash(request, message) -> None:
-    # The session is stored as JSON, which keeps a translation string's msgid only: translate now.
-    request.session.flash(request.localizer.translate(message))
 
 
 def _tenant_or_404(request) -> Tenant:
@@ -196,7 +192,7 @@ def tenant_suspend(request):
         return _detail_error(request, tenant, "suspend", err)
     if suspend_tenant(tenant):
         record_audit(request, "tenant.suspend", tenant, slug=tenant.slug, reason=reason)
-        _flash(request, _("${name} is suspended. Its users cannot sign in; nothing was deleted.", mapping={"name": tenant.name}))
+        flash(request, _("${name} is suspended. Its users cannot sign in; nothing was deleted.", mapping={"name": tenant.name}))
     return HTTPSeeOther(request.route_url("operator.tenant", id=tenant.id))
 
 
@@ -212,7 +208,7 @@ def tenant_resume(request):
     tenant = _tenant_or_404(request)
     if resume_tenant(tenant):
         record_audit(request, "tenant.resume", tenant, slug=tenant.slug)
-        _flash(request, _("${name} is active again. Its users can sign in.", mapping={"name": tenant.name}))
+        flash(request, _("${name} is active again. Its users can sign in.", mapping={"name": tenant.name}))
     return HTTPSeeOther(request.route_url("operator.tenant", id=tenant.id))
 
 
@@ -227,7 +223,7 @@ def tenant_carrier(request):
     except UserError as err:
         return _detail_error(request, tenant, "carrier", err, {"carrier_account_id": account_id})
     record_audit(request, "tenant.carrier_credentials", tenant, slug=tenant.slug, account_id=account_id, previous_account_id=previous)
-    _flash(request, _("The carrier accepted the new credentials; they are saved."))
+    flash(request, _("The carrier accepted the new credentials; they are saved."))
     return HTTPSeeOther(request.route_url("operator.tenant", id=tenant.id))
 
 
@@ -256,7 +252,7 @@ def tenant_terms(request):
     except UserError as err:
         return _detail_error(request, tenant, "terms", err, form)
     record_terms_change(request, tenant, row, previous)
-    _flash(request, _("The prices of ${name} are saved from ${month} on.", mapping={"name": tenant.name, "month": form["effective_from"]}))
+    flash(request, _("The prices of ${name} are saved from ${month} on.", mapping={"name": tenant.name, "month": form["effective_from"]}))
     return HTTPSeeOther(request.route_url("operator.tenant", id=tenant.id))
 
 

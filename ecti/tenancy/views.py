@@ -14,7 +14,7 @@ from ..api import API_PREFIX, api_view
 from ..audit.services import record_audit
 from ..errors import UserError
 from ..i18n import _
-from ..web import get_or_404, localized_datetime
+from ..web import flash, get_or_404, localized_datetime
 from .models import Role, User
 from .security import LoginRefused, authenticate
 from .services import create_user, set_user_active
@@ -85,7 +85,7 @@ def users_create(request):
         request.response.status_int = 422
         return _users_context(request, form=form, errors={err.field or "": err.message})
     record_audit(request, "user.create", user, email=user.email, role=user.role)
-    request.session.flash(_("The user ${email} was created.", mapping={"email": form["email"]}))
+    flash(request, _("The user ${email} was created.", mapping={"email": form["email"]}))
     shown = None if request.POST.get("password") else password
     return _users_context(request, form={}, errors={}, new_password=shown)
 
@@ -95,7 +95,7 @@ def user_active(request):
     user = get_or_404(request, User, request.matchdict["id"])
     active = request.POST.get("active") == "1"
     if user.id == request.identity.id and not active:
-        request.session.flash(_("You cannot deactivate yourself."), "error")
+        flash(request, _("You cannot deactivate yourself."), "error")
     elif user.is_active != active:
         set_user_active(request.db, user, active)
         record_audit(request, "user.activate" if active else "user.deactivate", user, email=user.email)

@@ -1,14 +1,14 @@
 """Recordings and SMS messages
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0002
 """
 from alembic import op
 import sqlalchemy as sa
 import ecti.models.meta
 
 revision = "0006"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
