@@ -45,17 +45,20 @@ log = logging.getLogger(__name__)
 TWIML = "text/xml; charset=utf-8"
 
 
+def public_base(request) -> str:
+    """ECTI's address as Twilio reaches it (``ecti.public_url``, else this request's host)."""
+    return (request.registry.settings.get("ecti.public_url") or request.host_url).rstrip("/")
+
+
 def public_url(request) -> str:
     """The URL Twilio requested (and signed): the public base URL plus path and query."""
-    base = request.registry.settings.get("ecti.public_url") or request.host_url
-    return base.rstrip("/") + request.path_qs
+    return public_base(request) + request.path_qs
 
 
 def step_url(request, continuation: Continuation) -> str:
-    base = request.registry.settings.get("ecti.public_url") or request.host_url
     path = request.route_path("twilio.step", handler=continuation.handler)
     query = continuation_query(continuation)
-    return base.rstrip("/") + path + ("?" + query if query else "")
+    return public_base(request) + path + ("?" + query if query else "")
 
 
 def twiml_response(request, instructions) -> Response:

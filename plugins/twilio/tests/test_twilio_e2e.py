@@ -148,3 +148,22 @@ def test_inbound_sms_is_stored_once(telephony, db):
     [message] = db.scalars(select(Message)).all()
     assert (message.body, message.direction, message.from_number) == ("明日の予約を変更したいです", Direction.inbound, "+14155550199")
     assert telephony.sim.errors_for(ACCOUNT_SID) == []
+
+
+def test_the_console_button_synchronises_and_says_what_changed(telephony, make_user, login, db):
+    app = telephony.webtest
+    admin = make_user(telephony.tenant, role="admin")
+    token = login(app, admin)
+    page = app.get("/twilio/account")
+    assert "AC7777…7777" in page.text and "050-1234-5678" in page.text
+    telephony.sim.add_number(ACCOUNT_SID, "+815055556666", voice=True)
+    done = app.post("/twilio/account", {"csrf_token": token}, status=303).follow()
+    assert "1 件の番号を追加" in done.text
+    assert telephony.sim.number_by_phone("+815055556666").voice_url == telephony.base_url + "/twilio/voice/incoming"
+    again = app.post("/twilio/account", {"csrf_token": token}, status=303).follow()
+    assert "変更はありませんでした" in again.text
+
+
+def test_agents_do_not_see_the_twilio_page(telephony, make_user, login):
+    login(telephony.webtest, make_user(telephony.tenant, role="agent"))
+    assert telephony.webtest.get("/twilio/account", expect_errors=True).status_int == 403
