@@ -40,6 +40,7 @@ SUBSYSTEMS = (
     ".telephony",
     ".voice",
     ".calls",
+    ".messaging",
     ".audit",
     ".billing",
     ".operator",
