@@ -302,6 +302,10 @@ def apply_message_status(
         ):
             message = candidate
             message.carrier_message_id = carrier_message_id or None
+            if message.status is MessageStatus.failed and message.error_code is None:
+                # Marked failed because the carrier did not answer in time, yet it took the
+                # message: from now on its reports tell what happened.
+                message.status, message.error_message = MessageStatus.queued, None
     if message is None:
         return False
     moved = _move_forward(message, status, error_code)

@@ -14,7 +14,7 @@ from ..api import API_PREFIX, api_view
 from ..audit.services import record_audit
 from ..errors import UserError
 from ..i18n import _
-from ..telephony.numbering import NumberError, format_domestic
+from ..telephony.numbering import NumberError, check_sms_destination, format_domestic
 from ..tenancy.models import User
 from ..web import flash, get_or_404
 from .models import Message, MessageStatus
@@ -225,6 +225,19 @@ class MessageSend(BaseModel):
     body: str = Field(max_length=10_000)
 
 
+def _number_param(request) -> str | None:
+    """``?number=``: one conversation. A "+" that was not URL-encoded arrives as a space."""
+    text = request.params.get("number", "").strip()
+    if not text:
+        return None
+    if text[0].isdigit() and not text.startswith("0"):
+        text = "+" + text
+    try:
+        return check_sms_destination(text)
+    except NumberError as err:
+        raise UserError(err.code, err.message, field="number", status=422) from None
+
+
 def message_out(request, message: Message) -> MessageOut:
     count = count_segments(message.body)
     reason = error_text(request.registry, request.tenant, message)
@@ -250,10 +263,10 @@ def message_out(request, message: Message) -> MessageOut:
 
 @api_view(
     "api.messages", method="GET", summary="SMS sent and received, newest first (?number=+81… for one conversation, ?before=id for older)",
-    permission="softphone", response=MessageList, tags=("sms",),
+    permission="softphone", response=MessageList, tags=("sms",), errors=(422,),
 )
 def api_messages(request):
-    number = request.params.get("number") or None
+    number = _number_param(request)
     page, older = _page(list_messages(request.db, remote_number=number, before_id=_before(request), limit=PAGE_SIZE + 1))
     return MessageList(messages=[message_out(request, m) for m in page], older=older)
 

@@ -236,6 +236,10 @@ def test_the_list_is_newest_first_and_pages_with_before(api, login, company, db)
     assert rest["older"] is None
     everything = api.get("/api/v1/messages").json["messages"]
     assert everything[0]["remote_number"] == "+819099998888"
+    unencoded = api.get("/api/v1/messages?number=+81 90-9999-8888").json["messages"]  # "+" read as a space
+    assert [m["body"] for m in unencoded] == ["メッセージ 1", "メッセージ 0"]
+    domestic = api.get("/api/v1/messages?number=090-9999-8888")
+    assert domestic.status_int == 422 and "+81 90-9999-8888" in domestic.json["error"]["message"]
 
 
 def test_another_companys_message_is_not_found(api, webtest, login, company, db):
@@ -344,6 +348,17 @@ def test_a_status_report_that_comes_before_the_carriers_answer_finds_the_message
     assert apply_message_status(db, "SM" + "a" * 32, "undelivered", error_code="30003")
     assert not apply_message_status(db, "SM" + "a" * 32, "undelivered", error_code="30003")  # repeated
     assert (message.status, message.error_code) == (MessageStatus.undelivered, "30003")
+
+
+def test_a_message_marked_failed_for_a_carrier_timeout_follows_the_carriers_reports(db, company):
+    message = Message(
+        tenant_id=company.tenant.id, direction=Direction.outbound, from_number=SMS_NUMBER, to_number=CUSTOMER,
+        remote_number=CUSTOMER, body="x", segments=1, status=MessageStatus.failed, error_message="timed out",
+    )
+    db.add(message)
+    db.flush()
+    assert apply_message_status(db, "SM" + "d" * 32, "delivered", reference=str(message.id))
+    assert (message.status, message.error_message) == (MessageStatus.delivered, None)
 
 
 def test_a_reference_cannot_take_over_a_message_that_has_another_carrier_id(db, company):
