@@ -26,3 +26,10 @@ def ecti_call_event(request, call, event):
     # dial's own callback never comes.
     if event.kind is EventKind.completed:
         release_destinations(object_session(call), call)
+
+
+@hookimpl
+def ecti_register_commands(cli):
+    from .tenant_config.cli import add_commands
+
+    add_commands(cli)

@@ -39,6 +39,7 @@ SUBSYSTEMS = (
     ".console",
     ".telephony",
     ".voice",
+    ".tenant_config",
     ".ivr",
 )
 

@@ -64,6 +64,11 @@ class ReferenceChecker:
             return isinstance(value, int) and value > 0
         return value in choices
 
+    def label(self, kind: str):
+        """How people call ``kind`` ("schedule", "voicemail box", …)."""
+        known = self.kinds.get(kind)
+        return known.label if known else kind
+
     def prompt_problem(self, ref):
         return check_prompt_ref(self.session, ref)
 
@@ -226,18 +231,13 @@ def _settings_problems(node_type, settings, path, node_id, checker) -> list[Prob
             continue
         if schema.get("x-ecti-ref") and not checker.exists(schema["x-ecti-ref"], settings[name]):
             problems.append(
-                Problem(f"{path}.settings.{name}", _("There is no ${kind} with the id ${id}.", mapping={"kind": _reference_label(checker, schema["x-ecti-ref"]), "id": settings[name]}), node_id)
+                Problem(f"{path}.settings.{name}", _("There is no ${kind} with the id ${id}.", mapping={"kind": checker.label(schema["x-ecti-ref"]), "id": settings[name]}), node_id)
             )
         if schema.get("x-ecti-prompt"):
             message = checker.prompt_problem(settings[name])
             if message is not None:
                 problems.append(Problem(f"{path}.settings.{name}", message, node_id))
     return problems
-
-
-def _reference_label(checker, kind):
-    known = checker.kinds.get(kind)
-    return known.label if known else kind
 
 
 def _graph_problems(start, nodes, index, edges, node_types) -> list[Problem]:

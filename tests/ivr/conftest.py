@@ -18,6 +18,7 @@ from ecti.calls.events import record_event
 from ecti.calls.models import EventKind
 from ecti.config import configure
 from ecti.crypto import SecretBox
+from ecti.i18n import _
 from ecti.db import make_session_factory, set_tenant_scope
 from ecti.plugins import get_plugin_manager
 from ecti.testing import TEST_ENCRYPTION_KEY
@@ -31,7 +32,8 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 def acd_stand_in(request, call, args, call_input):
     """Stands in for the ACD's ``acd.enqueue`` (issue 6) until it lands: records the hand-off
-    and puts the caller into a carrier queue named after the queue id."""
+    and puts the caller into a carrier queue named after the queue id. The stand-in plugin
+    also lists the ACD's queues (one: 7, 営業) for node settings and configuration files."""
     record_event(request, call, EventKind.entered_queue, queue=int(args["queue"]))
     return [Enqueue(f"queue-{args['queue']}", wait=Continuation("acd.wait"), next=Continuation("acd.left"))]
 
@@ -43,6 +45,7 @@ def _stand_in_plugin():
     @hookimpl
     def ecti_config(config):
         config.add_call_handler("acd.enqueue", acd_stand_in)
+        config.add_ivr_reference("queue", _("Queue"), lambda session: {7: "営業"})
 
     module.ecti_config = ecti_config
     return module
