@@ -32,3 +32,4 @@ def includeme(config):
     config.add_ivr_reference("schedule", _("schedule"), schedule_choices)
     config.add_ivr_reference("voicemail_box", _("voicemail box"), box_choices)
     config.include(".config_sections")
+    config.include(".views")

@@ -32,6 +32,12 @@ def test_every_documented_operation_answers_as_documented(api, login, make_tenan
     api.get(f"/api/v1/numbers/{numbers[0]['id']}")
     not_provisioned = api.post("/api/v1/softphone/token", headers=headers)
     assert not_provisioned.json["error"]["code"] == "carrier_not_provisioned"
+    flow = {"name": "代表", "start": "bye", "nodes": [{"id": "bye", "type": "hangup", "settings": {}}]}
+    flow_id = api.post("/api/v1/ivr/flows", json=flow, headers=headers).json["id"]
+    api.get("/api/v1/ivr/flows")
+    api.get(f"/api/v1/ivr/flows/{flow_id}")
+    api.put(f"/api/v1/ivr/flows/{flow_id}", json=flow, headers=headers)
+    assert api.get("/api/v1/ivr/schedules/999/preview?at=2025-01-01T10:00").status_int == 404
     documented = {
         (method.upper(), path) for path, ops in api.checker.document["paths"].items() for method in ops
     }
