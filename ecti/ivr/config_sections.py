@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ..i18n import _
 from .models import Closure, Flow, Schedule, VoicemailBox, flow_by_name
 from .schedules import WEEKDAYS, WEEKLY_SCHEMA
-from .services import create_box, flow_problems, save_flow, save_schedule, schedule_problems
+from .services import add_closure, create_box, flow_problems, save_flow, save_schedule, schedule_problems
 from .validation import ReferenceChecker
 
 _NAME = {"type": "string", "minLength": 1, "maxLength": 100}
@@ -109,8 +109,6 @@ def export_closures(ctx) -> list:
 
 
 def apply_closures(ctx, value) -> None:
-    from .services import add_closure
-
     for i, item in enumerate(value):
         path = f"$.closures[{i}]"
         if ctx.broken(path):
