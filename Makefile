@@ -12,10 +12,7 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning,ignore::UserWarning
 .PHONY: run test install browser catalogs messages lint clean
 
 run: install catalogs
-	mkdir -p var
-	$(BIN)/ecti -c development.ini db upgrade
-	$(BIN)/ecti -c development.ini demo
-	$(BIN)/pserve development.ini
+	scripts/run-demo
 
 test: install catalogs browser
 	$(BIN)/python -m pytest
@@ -24,7 +21,7 @@ install: $(INSTALL_STAMP)
 
 $(INSTALL_STAMP): setup.cfg pyproject.toml $(wildcard plugins/*/setup.cfg)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools<82' wheel
 	$(BIN)/python -m pip install --quiet -e '.[testing,dev]' $(foreach d,$(PLUGIN_DIRS),-e $(d))
 	touch $@
 

@@ -13,7 +13,7 @@ import plaster
 from pyramid.settings import aslist
 
 from .config import ConfigurationError, settings_from_environment
-from .db import all_tenants, make_engine, make_session_factory
+from .db import all_tenants, make_engine, make_session_factory, writing
 from .errors import UserError
 from .plugins import describe_plugins, get_plugin_manager
 
@@ -52,7 +52,7 @@ class CommandContext:
     @contextlib.contextmanager
     def session(self):
         """A session across all tenants, committed when the block ends without error."""
-        session = make_session_factory(self.engine)()
+        session = make_session_factory(writing(self.engine))()
         try:
             with all_tenants(session):
                 yield session
@@ -64,11 +64,9 @@ class CommandContext:
             session.close()
 
     def translate(self, message) -> str:
-        from pyramid.i18n import make_localizer
+        from .i18n import localizer_for
 
-        from .i18n import locale_dirs
-
-        return make_localizer(self.settings.get("pyramid.default_locale_name", "ja"), locale_dirs()).translate(message)
+        return localizer_for(self.settings.get("pyramid.default_locale_name", "ja")).translate(message)
 
 
 pass_ctx = click.make_pass_decorator(CommandContext)

@@ -39,6 +39,10 @@ SUBSYSTEMS = (
     ".console",
     ".telephony",
     ".voice",
+    ".calls",
+    ".audit",
+    ".billing",
+    ".operator",
     ".tenant_config",
     ".ivr",
 )

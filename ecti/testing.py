@@ -16,6 +16,7 @@ Plugin authors get the same fixtures the core's tests use:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import uuid
@@ -192,7 +193,7 @@ def login():
     """``login(testapp, user)`` signs the TestApp in and returns its CSRF token."""
 
     def do_login(testapp, user, password: str | None = None):
-        form = testapp.get("/login").form
+        form = testapp.get("/login").forms["login"]
         form["email"] = user.email
         form["password"] = password or user.password
         response = form.submit()
@@ -281,11 +282,38 @@ class CheckedTestApp:
         return self._do("DELETE", path, **kw)
 
 
+#: (method, path template) of every API operation any test exercised, and all documented ones.
+_API_SEEN: set[tuple[str, str]] = set()
+_API_DOCUMENTED: set[tuple[str, str]] = set()
+
+
 @pytest.fixture
 def api(webtest):
-    """A TestApp for the JSON API that checks each response against the OpenAPI document."""
+    """A TestApp for the JSON API that checks each response against the OpenAPI document.
+
+    When the whole suite runs, an operation in the document that no test exercised fails the run
+    (see :func:`pytest_sessionfinish`).
+    """
     document = webtest.get("/api/v1/openapi.json").json
-    return CheckedTestApp(webtest, OpenAPIChecker(_with_base(document)))
+    checker = OpenAPIChecker(_with_base(document))
+    _API_DOCUMENTED.update((m.upper(), p) for p, ops in document["paths"].items() for m in ops)
+    yield CheckedTestApp(webtest, checker)
+    _API_SEEN.update((m, p) for m, p, _status in checker.seen)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail a complete, otherwise green run in which some API operation was never exercised."""
+    whole_suite = session.config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    selected = session.config.option.keyword or session.config.option.markexpr
+    if exitstatus != 0 or not whole_suite or selected or not _API_DOCUMENTED:
+        return
+    missing = sorted(_API_DOCUMENTED - _API_SEEN)
+    if missing:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_line("API operations no test exercised through the `api` fixture:", red=True)
+        for method, path in missing:
+            reporter.write_line(f"  {method} {path}", red=True)
+        session.exitstatus = 1
 
 
 def _with_base(document: dict) -> dict:
@@ -296,12 +324,9 @@ def _with_base(document: dict) -> dict:
     return json.loads(text)
 
 
-@pytest.fixture
-def live_server(app):
-    """The application served over real HTTP by waitress on 127.0.0.1 (a free port).
-
-    Yields the base URL. For browser tests and for carrier simulators that call webhooks.
-    """
+@contextlib.contextmanager
+def serve_in_thread(app):
+    """Serve a WSGI app with waitress on 127.0.0.1 (a free port); yields the base URL."""
     import threading
 
     from waitress.server import create_server
@@ -314,6 +339,13 @@ def live_server(app):
     finally:
         server.close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app):
+    """The application served over real HTTP (for browser tests and carrier simulators)."""
+    with serve_in_thread(app) as url:
+        yield url
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -64,3 +64,8 @@ def translate(context, value):
 def local_time(context, value):
     """Jinja2 filter ``local_time``: a UTC datetime shown in the tenant's time zone."""
     return localized_datetime(context["request"], value)
+
+
+def flash(request, message, queue: str = "") -> None:
+    """Flash a message for the next page, translated now: the session keeps plain text only."""
+    request.session.flash(request.localizer.translate(message), queue)

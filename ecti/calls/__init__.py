@@ -1,1 +1,5 @@
-"""Call records and their append-only events."""
+"""Call records, their append-only events, and recordings."""
+
+
+def includeme(config):
+    config.include(".recordings")

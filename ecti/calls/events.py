@@ -10,8 +10,7 @@ from .models import Call, CallEvent, CallStatus, EventKind
 def record_event(request, call: Call, kind: EventKind, *, at: datetime | None = None, **data) -> CallEvent:
     """Append an event to ``call`` and tell the ``ecti_call_event`` observers."""
     event = CallEvent(call=call, tenant_id=call.tenant_id, kind=kind, at=at or utcnow(), data=data)
-    request.db.add(event)
-    request.db.flush()
+    request.db.add(event)  # written with the rest of the transaction (one flush, not one per event)
     request.registry.plugins.hook.ecti_call_event(request=request, call=call, event=event)
     return event
 

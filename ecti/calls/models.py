@@ -110,3 +110,24 @@ class CallEvent(TenantScoped, Base):
 
 def find_call(session, carrier_call_id: str) -> Call | None:
     return session.scalar(select(Call).where(Call.carrier_call_id == carrier_call_id))
+
+
+class Recording(TenantScoped, Base):
+    """A recording of (part of) a call, kept at the carrier and played only through ECTI (F-REC-2)."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (UniqueConstraint("tenant_id", "carrier_recording_id", name="uq_recordings_tenant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    carrier_recording_id: Mapped[str] = mapped_column(String(64))
+    #: Where the carrier serves the media (fetched with the tenant's credentials, never shown).
+    media_url: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="in-progress")
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    channels: Mapped[int | None] = mapped_column(Integer)
+    #: What was recorded: "call" (a conversation) or "voicemail".
+    purpose: Mapped[str] = mapped_column(String(16), default="call")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    call: Mapped[Call] = relationship()

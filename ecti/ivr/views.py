@@ -19,7 +19,7 @@ from ..i18n import _
 from ..telephony.models import PhoneNumber
 from ..telephony.numbering import format_domestic
 from ..tenant_config import ConfigRefused, dumps, export_document, import_document
-from ..web import get_or_404
+from ..web import flash, get_or_404
 from . import forms
 from .engine import now
 from .models import Closure, Flow, Schedule, VoicemailBox, VoicemailMessage
@@ -31,11 +31,6 @@ from .validation import ReferenceChecker, problem_text, translate
 TEST_CALL_KEY = "ecti.ivr.test_call"
 TEMPLATES = "ecti:ivr/templates/"
 STARTER_NODE = {"id": "start", "type": "hangup", "settings": {}, "next": {}}
-
-
-def _flash(request, message, queue: str = "") -> None:
-    # Translated now: the cookie session keeps plain strings, not a message and its mapping.
-    request.session.flash(translate(request.localizer, message), queue)
 
 
 def _redirect(request, route, **kw):
@@ -75,7 +70,7 @@ def numbers_assign(request):
         choice = request.POST.get(f"number-{number.id}")
         if choice is not None:
             number.flow_id = flows[choice].id if choice in flows else None
-    _flash(request, _("The numbers were assigned."))
+    flash(request, _("The numbers were assigned."))
     return _redirect(request, "ivr.flows")
 
 
@@ -97,7 +92,7 @@ def flow_save(request):
         request.response.status_int = 422
         return _flow_context(request, flow, doc, problems)
     save_flow(request.db, request.registry, doc, flow)
-    _flash(request, _("The flow ${name} was saved.", mapping={"name": flow.name}))
+    flash(request, _("The flow ${name} was saved.", mapping={"name": flow.name}))
     return _redirect(request, "ivr.flow", id=flow.id)
 
 
@@ -143,9 +138,9 @@ def flow_delete(request):
     try:
         delete_flow(request.db, flow)
     except UserError as err:
-        _flash(request, err.message, "error")
+        flash(request, err.message, "error")
         return _redirect(request, "ivr.flow", id=flow.id)
-    _flash(request, _("The flow ${name} was deleted.", mapping={"name": flow.name}))
+    flash(request, _("The flow ${name} was deleted.", mapping={"name": flow.name}))
     return _redirect(request, "ivr.flows")
 
 
@@ -157,12 +152,12 @@ def flow_test_call(request):
     place = request.registry.get(TEST_CALL_KEY)
     number = request.db.scalar(select(PhoneNumber).where(PhoneNumber.flow_id == flow.id).order_by(PhoneNumber.e164))
     if place is None:
-        _flash(request, _("Test calls need the Twilio simulator, which is not installed here."), "error")
+        flash(request, _("Test calls need the Twilio simulator, which is not installed here."), "error")
     elif number is None:
-        _flash(request, _("Assign a number to this flow first."), "error")
+        flash(request, _("Assign a number to this flow first."), "error")
     else:
         place(request, number)
-        _flash(request, _("A test call to ${number} was placed.", mapping={"number": format_domestic(number.e164)}))
+        flash(request, _("A test call to ${number} was placed.", mapping={"number": format_domestic(number.e164)}))
     return _redirect(request, "ivr.flow", id=flow.id)
 
 
@@ -202,7 +197,7 @@ def schedule_save(request):
         try:
             delete_schedule(request.db, request.registry, schedule)
         except UserError as err:
-            _flash(request, err.message, "error")
+            flash(request, err.message, "error")
             return _redirect(request, "ivr.schedule", id=schedule.id)
         return _redirect(request, "ivr.schedules")
     form = {day: request.POST.get(day, "") for day in WEEKDAYS}
@@ -213,7 +208,7 @@ def schedule_save(request):
     except UserError as err:
         request.response.status_int = 422
         return _schedule_context(request, schedule, form, name, calendars, {err.field or "name": err.message})
-    _flash(request, _("The schedule ${name} was saved.", mapping={"name": schedule.name}))
+    flash(request, _("The schedule ${name} was saved.", mapping={"name": schedule.name}))
     return _redirect(request, "ivr.schedule", id=schedule.id)
 
 
@@ -270,7 +265,7 @@ def closure_add(request):
     except UserError as err:
         request.response.status_int = 422
         return _holidays_context(request, form, {err.field or "name": err.message})
-    _flash(request, _("The closure ${name} was added.", mapping={"name": form["name"]}))
+    flash(request, _("The closure ${name} was added.", mapping={"name": form["name"]}))
     return _redirect(request, "ivr.holidays", _query={"year": start.year})
 
 
@@ -334,7 +329,7 @@ def config_upload(request):
     except ConfigRefused as refused:
         request.response.status_int = 422
         return {"errors": [(path, translate(request.localizer, message)) for path, message in refused.errors], "summary": refused.message}
-    _flash(request, _("The configuration file was applied."))
+    flash(request, _("The configuration file was applied."))
     return _redirect(request, "ivr.config")
 
 

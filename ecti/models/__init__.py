@@ -9,6 +9,10 @@ CORE_MODEL_MODULES = (
     "ecti.tenancy.models",
     "ecti.telephony.models",
     "ecti.calls.models",
+    "ecti.messaging.models",
+    "ecti.audit.models",
+    "ecti.billing.models",
+    "ecti.operator.models",
     "ecti.ivr.models",
 )
 

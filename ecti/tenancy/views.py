@@ -1,4 +1,4 @@
-"""Sign-in, users (tenant admins) and tenants (operators): console pages and JSON API."""
+"""Sign-in and users (tenant admins): console pages and JSON API. Operator pages: ecti.operator."""
 from __future__ import annotations
 
 import secrets
@@ -11,13 +11,13 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from ..api import API_PREFIX, api_view
-from ..db import all_tenants
+from ..audit.services import record_audit
 from ..errors import UserError
 from ..i18n import _
-from ..web import get_or_404, localized_datetime
-from .models import Role, Tenant, User
+from ..web import flash, get_or_404, localized_datetime
+from .models import Role, User
 from .security import LoginRefused, authenticate
-from .services import create_tenant, create_user, set_user_active
+from .services import create_user, set_user_active
 
 TENANT_ROLES = (Role.admin, Role.supervisor, Role.agent)
 
@@ -80,11 +80,12 @@ def users_create(request):
     password = request.POST.get("password") or secrets.token_urlsafe(12)
     try:
         role = _tenant_role(form["role"])
-        create_user(request.db, tenant=request.tenant, email=form["email"], display_name=form["display_name"], role=role, password=password)
+        user = create_user(request.db, tenant=request.tenant, email=form["email"], display_name=form["display_name"], role=role, password=password)
     except UserError as err:
         request.response.status_int = 422
         return _users_context(request, form=form, errors={err.field or "": err.message})
-    request.session.flash(_("The user ${email} was created.", mapping={"email": form["email"]}))
+    record_audit(request, "user.create", user, email=user.email, role=user.role)
+    flash(request, _("The user ${email} was created.", mapping={"email": form["email"]}))
     shown = None if request.POST.get("password") else password
     return _users_context(request, form={}, errors={}, new_password=shown)
 
@@ -94,9 +95,10 @@ def user_active(request):
     user = get_or_404(request, User, request.matchdict["id"])
     active = request.POST.get("active") == "1"
     if user.id == request.identity.id and not active:
-        request.session.flash(_("You cannot deactivate yourself."), "error")
-    else:
+        flash(request, _("You cannot deactivate yourself."), "error")
+    elif user.is_active != active:
         set_user_active(request.db, user, active)
+        record_audit(request, "user.activate" if active else "user.deactivate", user, email=user.email)
     return HTTPSeeOther(request.route_url("admin.users"))
 
 
@@ -110,45 +112,7 @@ def _tenant_role(value: str) -> Role:
     return role
 
 
-# --- operator: tenants -----------------------------------------------------------------------
-
-@view_config(route_name="operator.tenants", renderer="ecti:console/templates/tenants.jinja2", permission="operate", request_method="GET")
-def tenants_page(request):
-    return _tenants_context(request, form={}, errors={})
-
-
-def _tenants_context(request, *, form, errors, created=None):
-    with all_tenants(request.db):
-        tenants = request.db.scalars(select(Tenant).order_by(Tenant.slug)).all()
-    return {"tenants": tenants, "form": form, "errors": errors, "created": created}
-
-
-@view_config(route_name="operator.tenants", renderer="ecti:console/templates/tenants.jinja2", permission="operate", request_method="POST")
-def tenants_create(request):
-    fields = ("slug", "name", "admin_email", "admin_name", "time_zone")
-    form = {k: request.POST.get(k, "").strip() for k in fields}
-    password = secrets.token_urlsafe(12)
-    try:
-        # A savepoint: when the admin cannot be created, the tenant is not kept either.
-        with request.db.begin_nested():
-            tenant = create_tenant(request.db, slug=form["slug"], name=form["name"], time_zone=form["time_zone"] or "Asia/Tokyo")
-            create_user(
-                request.db, tenant=tenant, email=form["admin_email"], display_name=form["admin_name"] or form["admin_email"],
-                role=Role.admin, password=password,
-            )
-    except UserError as err:
-        request.response.status_int = 422
-        return _tenants_context(request, form=form, errors={_form_field(err.field): err.message})
-    return _tenants_context(
-        request, form={}, errors={}, created={"slug": tenant.slug, "email": form["admin_email"], "password": password}
-    )
-
-
-def _form_field(field):
-    return {"email": "admin_email", "display_name": "admin_name"}.get(field, field or "")
-
-
-@view_config(route_name="lang", request_method="GET")
+@view_config(route_name="lang", request_method="POST")
 def switch_language(request):
     code = request.matchdict["code"]
     if code not in ("ja", "en"):
@@ -213,6 +177,7 @@ def api_user_create(request, body: UserCreate):
     user = create_user(
         request.db, tenant=request.tenant, email=body.email, display_name=body.display_name, role=Role(body.role), password=body.password
     )
+    record_audit(request, "user.create", user, email=user.email, role=user.role)
     return _user_out(user)
 
 
@@ -224,16 +189,22 @@ def api_user(request):
 @api_view("api.user", method="PATCH", summary="Change a user (name, role, active, language)", permission="manage", body=UserUpdate, response=UserOut, tags=("users",), errors=(404,))
 def api_user_update(request, body: UserUpdate):
     user = get_or_404(request, User, request.matchdict["id"])
+    before = {"display_name": user.display_name, "role": user.role.value, "locale": user.locale}
     if body.display_name is not None:
         user.display_name = body.display_name.strip()
     if body.role is not None:
         user.role = Role(body.role)
     if body.locale is not None:
         user.locale = body.locale
-    if body.is_active is not None:
+    if body.is_active is not None and body.is_active != user.is_active:
         if user.id == request.identity.id and not body.is_active:
             raise UserError("cannot_deactivate_self", _("You cannot deactivate yourself."), field="is_active", status=422)
         set_user_active(request.db, user, body.is_active)
+        record_audit(request, "user.activate" if body.is_active else "user.deactivate", user, email=user.email)
+    after = {"display_name": user.display_name, "role": user.role.value, "locale": user.locale}
+    changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if changes:
+        record_audit(request, "user.update", user, email=user.email, changes=changes)
     return _user_out(user)
 
 
@@ -243,6 +214,5 @@ def includeme(config):
     config.add_route("lang", "/lang/{code}")
     config.add_route("admin.users", "/admin/users")
     config.add_route("admin.user_active", "/admin/users/{id:\\d+}/active")
-    config.add_route("operator.tenants", "/operator/tenants")
     config.add_route("api.users", f"{API_PREFIX}/users")
     config.add_route("api.user", f"{API_PREFIX}/users/{{id:\\d+}}")

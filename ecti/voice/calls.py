@@ -4,12 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pyramid.i18n import make_localizer
 from sqlalchemy import select
 
 from ..calls.events import apply_status, record_event
 from ..calls.models import Call, CallStatus, Direction, EventKind, find_call
-from ..i18n import _, locale_dirs
+from ..i18n import _, localizer_for
 from ..models.meta import utcnow
 from ..telephony.models import PhoneNumber
 from ..telephony.numbering import NumberError, check_outbound
@@ -37,7 +36,7 @@ def user_id_from_identity(identity: str) -> int | None:
 
 def spoken(tenant: Tenant, message) -> str:
     """Translate a message into the tenant's language, for a caller's ears."""
-    return make_localizer(tenant.locale or "ja", locale_dirs()).translate(message)
+    return localizer_for(tenant.locale or "ja").translate(message)
 
 
 def say(tenant: Tenant, message) -> Say:

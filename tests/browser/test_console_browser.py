@@ -30,7 +30,7 @@ def test_demo_admin_signs_in_and_sees_the_japanese_console(page, live_server, de
     assert page.get_by_text("ようこそ、管理 花子 さん。").is_visible()
     assert page.get_by_role("link", name="ユーザー").first.is_visible()
     page.screenshot(path=str(tmp_path / "console.png"))
-    page.get_by_role("link", name="English").click()
+    page.get_by_role("button", name="English").click()
     assert page.get_by_text("Welcome, 管理 花子.").is_visible()
 
 

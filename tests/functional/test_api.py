@@ -11,8 +11,11 @@ def test_the_openapi_document_is_valid_and_lists_the_operations(webtest):
     assert "/api/v1/me" in document["paths"]
 
 
-def test_every_documented_operation_answers_as_documented(api, login, make_tenant, make_user, db):
-    """Walk every operation once; the ``api`` fixture checks each answer against the document."""
+def test_the_core_operations_answer_as_documented(api, login, make_tenant, make_user, db):
+    """Walk the core's operations; the ``api`` fixture checks each answer against the document.
+
+    (Every other operation is walked by its subsystem's tests; a complete run fails when an
+    operation was never exercised — see ``ecti.testing.pytest_sessionfinish``.)"""
     from ecti.telephony.models import PhoneNumber
 
     tenant = make_tenant()
@@ -32,14 +35,12 @@ def test_every_documented_operation_answers_as_documented(api, login, make_tenan
     api.get(f"/api/v1/numbers/{numbers[0]['id']}")
     not_provisioned = api.post("/api/v1/softphone/token", headers=headers)
     assert not_provisioned.json["error"]["code"] == "carrier_not_provisioned"
-    flow = {"name": "代表", "start": "bye", "nodes": [{"id": "bye", "type": "hangup", "settings": {}}]}
-    flow_id = api.post("/api/v1/ivr/flows", json=flow, headers=headers).json["id"]
-    api.get("/api/v1/ivr/flows")
-    api.get(f"/api/v1/ivr/flows/{flow_id}")
-    api.put(f"/api/v1/ivr/flows/{flow_id}", json=flow, headers=headers)
-    assert api.get("/api/v1/ivr/schedules/999/preview?at=2025-01-01T10:00").status_int == 404
+    core_tags = {"session", "users", "numbers", "softphone"}
     documented = {
-        (method.upper(), path) for path, ops in api.checker.document["paths"].items() for method in ops
+        (method.upper(), path)
+        for path, ops in api.checker.document["paths"].items()
+        for method, op in ops.items()
+        if core_tags & set(op["tags"])
     }
     exercised = {(method, path) for method, path, _status in api.checker.seen}
     assert documented <= exercised, f"not exercised: {sorted(documented - exercised)}"

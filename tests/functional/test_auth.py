@@ -14,7 +14,7 @@ def admin(make_tenant, make_user):
 
 
 def submit_login(webtest, email, password):
-    form = webtest.get("/login").form
+    form = webtest.get("/login").forms["login"]
     form["email"] = email
     form["password"] = password
     return form.submit(expect_errors=True)
@@ -118,7 +118,7 @@ def test_a_json_request_without_the_csrf_header_is_refused(webtest, admin, login
 
 
 def test_sign_in_does_not_redirect_to_another_site(webtest, admin):
-    form = webtest.get("/login?next=//evil.example/x").form
+    form = webtest.get("/login?next=//evil.example/x").forms["login"]
     form["email"] = admin.email
     form["password"] = admin.password
     response = form.submit()
@@ -129,7 +129,7 @@ def test_sign_in_does_not_redirect_to_another_site(webtest, admin):
 def test_sign_in_returns_to_the_page_asked_for(webtest, admin):
     redirect = webtest.get("/admin/users")
     assert redirect.status_int == 302 and "/login" in redirect.location
-    form = redirect.follow().form
+    form = redirect.follow().forms["login"]
     form["email"] = admin.email
     form["password"] = admin.password
     assert form.submit().location.endswith("/admin/users")

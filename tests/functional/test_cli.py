@@ -38,7 +38,7 @@ def test_tenant_and_user_created_from_the_command_line_can_sign_in(ini, webtest)
     assert run("-c", ini, "tenant", "create", "--slug", "cli", "--name", "CLI 株式会社").returncode == 0
     created = run("-c", ini, "user", "create", "--tenant", "cli", "--email", "boss@cli.example", "--name", "社長", "--role", "admin", stdin="a strong password\n")
     assert created.returncode == 0, created.stderr
-    form = webtest.get("/login").form
+    form = webtest.get("/login").forms["login"]
     form["email"], form["password"] = "boss@cli.example", "a strong password"
     assert "CLI 株式会社" in form.submit().follow().text
 

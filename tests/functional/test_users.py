@@ -17,7 +17,7 @@ def test_admin_adds_an_agent_who_can_then_sign_in(webtest, login, make_tenant, m
     password = created.html.select_one("code.secret").text
     assert len(password) >= 10
     other = webtest.__class__(webtest.app, extra_environ={"HTTP_HOST": "localhost"})
-    signin = other.get("/login").form
+    signin = other.get("/login").forms["login"]
     signin["email"], signin["password"] = "saburo@acme.example", password
     assert signin.submit().status_int == 303
     user = db.scalar(select(User).where(User.email == "saburo@acme.example"))
@@ -86,7 +86,7 @@ def test_operator_creates_a_tenant_with_its_first_admin(webtest, login, make_use
     password = page.html.select_one("code.secret").text
     assert "gamma" in page.text
     signin = webtest.__class__(webtest.app, extra_environ={"HTTP_HOST": "localhost"})
-    f = signin.get("/login").form
+    f = signin.get("/login").forms["login"]
     f["email"], f["password"] = "first@gamma.example", password
     home = f.submit().follow()
     assert "ガンマ商事" in home.text

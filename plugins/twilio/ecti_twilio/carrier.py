@@ -10,8 +10,8 @@ from ecti.i18n import _
 
 from .rest import make_client
 
-#: Softphone tokens are short-lived; the page refreshes them before they expire.
-TOKEN_TTL_SECONDS = 3600
+#: Softphone tokens are short-lived; the page asks for a new one before they expire.
+TOKEN_TTL_SECONDS = 900
 
 
 def api_base_url(registry) -> str | None:

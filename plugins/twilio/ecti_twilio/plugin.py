@@ -17,6 +17,8 @@ def ecti_carriers():
 @hookimpl
 def ecti_config(config):
     config.include(".webhooks")
+    config.include(".console")
+    config.include(".testphone")
 
 
 @hookimpl

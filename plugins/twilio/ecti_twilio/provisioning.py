@@ -66,7 +66,10 @@ def sync_tenant(session, registry, tenant, public_url: str) -> SyncReport:
         voice, sms = bool(caps.get("voice")), bool(caps.get("sms"))
         number = known.get(remote.phone_number)
         if number is None:
-            number = PhoneNumber(tenant_id=tenant.id, e164=remote.phone_number, label=remote.friendly_name or "", carrier_sid=remote.sid, voice_capable=voice, sms_capable=sms)
+            number = PhoneNumber(
+                tenant_id=tenant.id, e164=remote.phone_number, label=remote.friendly_name or "", carrier_sid=remote.sid,
+                voice_capable=voice, sms_capable=sms, managed=True,
+            )
             session.add(number)
             report.numbers_added.append(remote.phone_number)
         elif (number.carrier_sid, number.voice_capable, number.sms_capable) != (remote.sid, voice, sms):

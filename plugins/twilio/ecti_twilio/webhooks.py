@@ -7,7 +7,10 @@ URL (POST)                                   What Twilio sends there
 ``/twilio/voice/fallback``                   a number's Voice Fallback URL: ECTI failed
 ``/twilio/voice/status``                     call status callbacks (number and REST calls)
 ``/twilio/voice/client``                     the TwiML App's Voice URL: an agent dials
-``/twilio/voice/step/{handler}?…``           continuations: digits, dial/queue results, …
+``/twilio/voice/step/{handler}?…``           continuations: digits, dial/queue results,
+                                             queue wait music, recording status, …
+``/twilio/sms/incoming``                     an SMS-capable number's SMS URL
+``/twilio/sms/status``                       status callbacks of messages ECTI sent
 ===========================================  ===============================================
 
 The signature is checked against the public URL (``ecti.public_url`` + path and query), which
@@ -19,15 +22,16 @@ from __future__ import annotations
 import logging
 from functools import wraps
 
-from pyramid.httpexceptions import HTTPForbidden
 from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from ecti.calls.models import CallStatus, find_call
 from ecti.db import all_tenants, set_tenant_scope
+from ecti.messaging.services import apply_message_status, record_inbound
 from ecti.tenancy.models import Tenant
 from ecti.voice import UnknownHandler, dispatch
 from ecti.voice.calls import CarrierCall, call_status, inbound_call, say, softphone_call
@@ -41,17 +45,20 @@ log = logging.getLogger(__name__)
 TWIML = "text/xml; charset=utf-8"
 
 
+def public_base(request) -> str:
+    """ECTI's address as Twilio reaches it (``ecti.public_url``, else this request's host)."""
+    return (request.registry.settings.get("ecti.public_url") or request.host_url).rstrip("/")
+
+
 def public_url(request) -> str:
     """The URL Twilio requested (and signed): the public base URL plus path and query."""
-    base = request.registry.settings.get("ecti.public_url") or request.host_url
-    return base.rstrip("/") + request.path_qs
+    return public_base(request) + request.path_qs
 
 
 def step_url(request, continuation: Continuation) -> str:
-    base = request.registry.settings.get("ecti.public_url") or request.host_url
     path = request.route_path("twilio.step", handler=continuation.handler)
     query = continuation_query(continuation)
-    return base.rstrip("/") + path + ("?" + query if query else "")
+    return public_base(request) + path + ("?" + query if query else "")
 
 
 def twiml_response(request, instructions) -> Response:
@@ -72,7 +79,7 @@ def twilio_webhook(view):
         signature = request.headers.get("X-Twilio-Signature", "")
         account_sid = params.get("AccountSid") or request.GET.get("AccountSid", "")
         if not signature:
-            raise HTTPForbidden("missing X-Twilio-Signature")
+            return _forbidden("missing X-Twilio-Signature")
         with all_tenants(request.db):
             tenant = request.db.scalar(
                 select(Tenant).where(Tenant.carrier == "twilio", Tenant.carrier_account_id == account_sid)
@@ -83,11 +90,17 @@ def twilio_webhook(view):
         token = tenant.carrier_secret(request.registry.secret_box)
         if not token or not RequestValidator(token).validate(public_url(request), params, signature):
             log.warning("twilio webhook with a bad signature for %s at %s", tenant.slug, request.path)
-            raise HTTPForbidden("bad X-Twilio-Signature")
+            return _forbidden("bad X-Twilio-Signature")
         set_tenant_scope(request.db, tenant.id)
         return view(request, tenant, params)
 
     return verified
+
+
+def _forbidden(reason: str) -> Response:
+    # A plain 403 for the carrier (not the console's "please sign in" redirect); nothing has
+    # been read or written for this request.
+    return Response(reason, status=403, content_type="text/plain")
 
 
 def _unknown_account(request) -> Response:
@@ -185,10 +198,39 @@ def step(request, tenant, params):
     return twiml_response(request, instructions)
 
 
+@view_config(route_name="twilio.sms_incoming", request_method="POST", require_csrf=False)
+@twilio_webhook
+def sms_incoming(request, tenant, params):
+    record_inbound(
+        request.db,
+        tenant,
+        carrier_message_id=params.get("MessageSid") or params.get("SmsSid", ""),
+        from_number=params.get("From", ""),
+        to_number=params.get("To", ""),
+        body=params.get("Body", ""),
+        segments=_int(params.get("NumSegments")) or 1,
+    )
+    return Response(str(MessagingResponse()), content_type=TWIML)
+
+
+@view_config(route_name="twilio.sms_status", request_method="POST", require_csrf=False)
+@twilio_webhook
+def sms_status(request, tenant, params):
+    apply_message_status(
+        request.db,
+        params.get("MessageSid") or params.get("SmsSid", ""),
+        params.get("MessageStatus") or params.get("SmsStatus", ""),
+        error_code=params.get("ErrorCode"),
+    )
+    return Response(status=204)
+
+
 def includeme(config):
     config.add_route("twilio.incoming", "/twilio/voice/incoming")
     config.add_route("twilio.fallback", "/twilio/voice/fallback")
     config.add_route("twilio.status", "/twilio/voice/status")
     config.add_route("twilio.client", "/twilio/voice/client")
     config.add_route("twilio.step", "/twilio/voice/step/{handler}")
+    config.add_route("twilio.sms_incoming", "/twilio/sms/incoming")
+    config.add_route("twilio.sms_status", "/twilio/sms/status")
     config.scan(".webhooks")

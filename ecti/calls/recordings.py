@@ -1,0 +1,48 @@
+"""Storing what the carrier reports about recordings (idempotently)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .events import record_event
+from .models import Call, EventKind, Recording
+
+#: Recording statuses, in the order a recording moves through them.
+_STATUS_RANK = {"in-progress": 0, "completed": 1, "absent": 1, "failed": 1, "deleted": 2}
+
+
+def store_recording(request, call: Call, call_input, *, purpose: str = "call") -> Recording | None:
+    """Create or update the recording ``call_input`` describes; repeats change nothing.
+
+    A status never moves backwards (a late "in-progress" after "completed" is ignored), and
+    the "recording" call event is written once, when the recording first becomes known.
+    """
+    if not call_input.recording_id:
+        return None
+    recording = request.db.scalar(select(Recording).where(Recording.carrier_recording_id == call_input.recording_id))
+    status = call_input.recording_status or "completed"
+    if recording is None:
+        recording = Recording(
+            tenant_id=call.tenant_id, call=call, carrier_recording_id=call_input.recording_id, status=status, purpose=purpose,
+        )
+        request.db.add(recording)
+        request.db.flush()
+        record_event(request, call, EventKind.recording, recording_id=recording.id, purpose=purpose)
+    elif _STATUS_RANK.get(status, 0) < _STATUS_RANK.get(recording.status, 0):
+        return recording
+    recording.status = status
+    recording.media_url = call_input.recording_url or recording.media_url
+    if call_input.recording_duration is not None:
+        recording.duration_seconds = call_input.recording_duration
+    if call_input.recording_channels is not None:
+        recording.channels = call_input.recording_channels
+    return recording
+
+
+def recording_status_handler(request, call, args, call_input) -> list:
+    """Continuation ``calls.recording``: a carrier's recording status callback."""
+    store_recording(request, call, call_input, purpose=args.get("purpose", "call"))
+    return []
+
+
+def includeme(config):
+    config.add_call_handler("calls.recording", recording_status_handler)

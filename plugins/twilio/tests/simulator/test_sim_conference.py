@@ -1,0 +1,131 @@
+"""<Dial><Conference>, Conferences and Participants over REST, hold, mute, kick, end."""
+import pytest
+
+CALLER = "+819011112222"
+OTHER = "+819033334444"
+AGENT_PHONE = "+81312345678"
+
+
+@pytest.fixture
+def room(webhooks, number):
+    webhooks.route("/voice", '<Response><Dial><Conference statusCallback="/conf-events" '
+                             'statusCallbackEvent="start end join leave hold mute">room-1'
+                             '</Conference></Dial><Say>left the room</Say></Response>')
+    webhooks.route("/hold-music", "<Response><Play>http://example.com/hold.mp3</Play></Response>")
+    return "room-1"
+
+
+def events(webhooks):
+    return [hit.params["StatusCallbackEvent"] for hit in webhooks.requests_to("/conf-events")]
+
+
+def test_callers_meet_hold_mute_and_kick(sim, webhooks, number, twilio_client, room):
+    first = sim.dial(CALLER, number.phone_number)
+    second = sim.dial(OTHER, number.phone_number)
+
+    [conference] = twilio_client.conferences.list(friendly_name=room, status="in-progress")
+    assert conference.sid.startswith("CF")
+    participants = twilio_client.conferences(conference.sid).participants.list()
+    assert {p.call_sid for p in participants} == {first.sid, second.sid}
+    assert events(webhooks) == ["participant-join", "conference-start", "participant-join"]
+    assert all(hit.signature_ok for hit in webhooks.requests_to("/conf-events"))
+
+    held = twilio_client.conferences(conference.sid).participants(second.sid).update(
+        hold=True, hold_url=webhooks.url("/hold-music"), hold_method="POST")
+    assert held.hold is True
+    sim.settle()
+    assert second.heard[-1] == {"verb": "Play", "url": "http://example.com/hold.mp3", "loop": 1}
+    twilio_client.conferences(conference.sid).participants(second.sid).update(hold=False)
+    twilio_client.conferences(conference.sid).participants(first.sid).update(muted=True)
+    sim.settle()
+    assert twilio_client.conferences(conference.sid).participants(first.sid).fetch().muted
+    assert events(webhooks)[3:] == ["participant-hold", "participant-unhold", "participant-mute"]
+    hold_event = webhooks.requests_to("/conf-events")[3].params
+    assert hold_event["CallSid"] == second.sid and hold_event["Hold"] == "true"
+
+    twilio_client.conferences(conference.sid).participants(first.sid).delete()
+    sim.settle()
+    assert first.said() == ["left the room"]  # the kicked caller goes on after <Dial>
+    assert first.status == "completed"
+
+    second.hangup()
+    assert events(webhooks)[-3:] == ["participant-leave", "participant-leave", "conference-end"]
+    end = webhooks.requests_to("/conf-events")[-1].params
+    assert end["ReasonConferenceEnded"] == "last-participant-left"
+    assert twilio_client.conferences(conference.sid).fetch().status == "completed"
+
+
+def test_participants_create_dials_out_into_the_conference(sim, webhooks, number,
+                                                           twilio_client, room):
+    caller = sim.dial(CALLER, number.phone_number)
+    [conference] = twilio_client.conferences.list(status="in-progress")
+
+    participant = twilio_client.conferences(conference.sid).participants.create(
+        from_=number.phone_number, to=AGENT_PHONE, label="agent", end_conference_on_exit=True,
+        status_callback=webhooks.url("/agent-status"),
+        status_callback_event=["ringing", "answered", "completed"])
+    assert participant.call_sid.startswith("CA")
+    sim.settle()
+
+    agent = sim.phone(AGENT_PHONE).active
+    assert agent.sid == participant.call_sid
+    fetched = twilio_client.conferences(conference.sid).participants("agent").fetch()
+    assert fetched.status == "connected" and fetched.end_conference_on_exit is True
+
+    sim.phone(AGENT_PHONE).hangup()
+    # endConferenceOnExit: the caller is taken out and goes on after its <Dial>
+    assert caller.said() == ["left the room"]
+    end = webhooks.requests_to("/conf-events")[-1].params
+    assert end["ReasonConferenceEnded"] == "participant-with-end-conference-on-exit-left"
+    assert [h.params["CallStatus"] for h in webhooks.requests_to("/agent-status")] == [
+        "ringing", "in-progress", "completed"]
+
+
+def test_participants_create_by_friendly_name_creates_the_conference(sim, webhooks, number,
+                                                                      twilio_client):
+    twilio_client.conferences("warm-transfer").participants.create(
+        from_=number.phone_number, to=AGENT_PHONE)
+    sim.settle()
+    [conference] = twilio_client.conferences.list(friendly_name="warm-transfer")
+    assert conference.status == "in-progress"
+    twilio_client.conferences(conference.sid).update(status="completed")
+    sim.settle()
+    assert sim.phone(AGENT_PHONE).calls[0].status == "completed"
+    assert twilio_client.conferences(conference.sid).fetch().status == "completed"
+
+
+def test_waiting_for_the_moderator_and_recording_the_conference(sim, webhooks, number, account):
+    webhooks.route("/voice", '<Response><Dial><Conference startConferenceOnEnter="false" '
+                             'waitUrl="/wait-music" record="record-from-start" '
+                             'recordingStatusCallback="/conf-rec">room-2</Conference></Dial>'
+                             '</Response>')
+    webhooks.route("/moderator", '<Response><Dial><Conference endConferenceOnExit="true">'
+                                 'room-2</Conference></Dial></Response>')
+    webhooks.route("/wait-music", "<Response><Say>司会者をお待ちください</Say></Response>")
+    guest = sim.dial(CALLER, number.phone_number)
+    assert guest.said() == ["司会者をお待ちください"]
+    [conference] = sim.conferences.values()
+    assert conference.status == "init"
+
+    moderator_number = sim.add_number(account.sid, "+815099990000",
+                                      voice_url=webhooks.url("/moderator"))
+    moderator = sim.dial(OTHER, moderator_number.phone_number)
+    assert conference.status == "in-progress"
+    sim.advance(90)
+    moderator.hangup()
+
+    assert guest.status == "completed"
+    recording = webhooks.last("/conf-rec").params
+    assert recording["RecordingSource"] == "Conference"
+    assert recording["ConferenceSid"] == conference.sid
+    assert recording["RecordingDuration"] == "90"
+
+
+def test_announcement_to_the_conference(sim, webhooks, number, twilio_client, room):
+    first = sim.dial(CALLER, number.phone_number)
+    second = sim.dial(OTHER, number.phone_number)
+    webhooks.route("/announce", "<Response><Say>録音を開始します</Say></Response>")
+    [conference] = twilio_client.conferences.list(status="in-progress")
+    twilio_client.conferences(conference.sid).update(announce_url=webhooks.url("/announce"))
+    sim.settle()
+    assert first.said()[-1] == second.said()[-1] == "録音を開始します"
