@@ -22,7 +22,7 @@ from ecti.i18n import _
 from ecti.db import make_session_factory, set_tenant_scope
 from ecti.plugins import get_plugin_manager
 from ecti.testing import TEST_ENCRYPTION_KEY
-from ecti.voice.instructions import Continuation, Enqueue
+from ecti.voice.instructions import Continuation, Enqueue, Pause
 
 ACCOUNT_SID = "AC" + "1f" * 16
 AUTH_TOKEN = "ivr-test-auth-token"
@@ -45,6 +45,7 @@ def _stand_in_plugin():
     @hookimpl
     def ecti_config(config):
         config.add_call_handler("acd.enqueue", acd_stand_in)
+        config.add_call_handler("acd.wait", lambda request, call, args, call_input: [Pause(10)])
         config.add_ivr_reference("queue", _("Queue"), lambda session: {7: "営業"})
 
     module.ecti_config = ecti_config
@@ -253,3 +254,29 @@ def company(scoped, ivr_config, tenant):
     scoped.scalar(select(PhoneNumber).where(PhoneNumber.e164 == NUMBER)).flow_id = flow.id
     scoped.commit()
     return types.SimpleNamespace(flow=flow, schedule=schedule, box=box)
+
+
+@pytest.fixture
+def phone_line(app_settings, engine, clean_database, db, tenant, clock):
+    """ECTI served over HTTP with the stand-in ACD and the fixed clock, and the Twilio simulator
+    with the tenant's account and number, provisioned as ``ecti twilio sync`` does."""
+    import contextlib
+
+    from ecti.tenancy.models import Tenant
+    from ecti.testing import serve_in_thread
+    from ecti_twilio.provisioning import sync_tenant
+    from ecti_twilio.simulator import Simulator
+
+    simulator = Simulator()
+    simulator.serve()
+    settings = {**app_settings, "ecti.twilio.api_base_url": simulator.api_base}
+    settings.pop("ecti.public_url", None)  # known once ECTI serves
+    config = configure(settings, plugin_manager=get_plugin_manager(plugins=[_stand_in_plugin()]), engine=engine)
+    config.registry["ecti.clock"] = clock
+    with serve_in_thread(config.make_wsgi_app()) as base_url, contextlib.closing(simulator):
+        config.registry.settings["ecti.public_url"] = base_url
+        simulator.add_account(ACCOUNT_SID, AUTH_TOKEN, friendly_name="IVR")
+        simulator.add_number(ACCOUNT_SID, NUMBER, voice=True, friendly_name="代表")
+        sync_tenant(db, config.registry, db.get(Tenant, tenant.id), base_url)
+        db.commit()
+        yield simulator

@@ -1,7 +1,8 @@
-"""End to end through the Twilio webhooks (signed as Twilio signs), with a fixed clock.
+"""The IVR's webhooks posted directly (signed as Twilio signs), with a fixed clock.
 
-The local Twilio simulator is not on main yet; these tests post exactly what Twilio would post
-to the URLs ECTI's TwiML names, and read the TwiML back as Twilio would.
+test_calls_through_the_simulator.py runs whole calls through the simulator; these post exactly
+what Twilio would to the URLs ECTI's TwiML names, to check the TwiML's details and what a
+repeated or missing callback does.
 """
 import pytest
 from sqlalchemy import select
