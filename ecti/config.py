@@ -39,6 +39,8 @@ SUBSYSTEMS = (
     ".console",
     ".telephony",
     ".voice",
+    ".jobs",
+    ".acd",
 )
 
 

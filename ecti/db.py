@@ -113,8 +113,20 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.close()
 
 
+#: Execution option marking a connection whose transactions write (see :func:`write_engine`).
+WRITE_OPTION = "ecti_write"
+
+
 def _sqlite_begin(conn):
-    conn.exec_driver_sql("BEGIN")
+    # A write transaction takes SQLite's write lock up front (BEGIN IMMEDIATE), waiting up to
+    # busy_timeout for it: a deferred transaction that reads and then writes fails at once
+    # when another connection wrote in between, and routing must read-then-claim atomically.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
+
+
+def write_engine(engine: Engine) -> Engine:
+    """``engine`` for transactions that write (BEGIN IMMEDIATE on SQLite; same pool)."""
+    return engine.execution_options(**{WRITE_OPTION: True})
 
 
 def make_engine(settings: dict[str, Any], prefix: str = "sqlalchemy.") -> Engine:
@@ -146,6 +158,11 @@ def includeme(config):
     config.registry["ecti.session_factory"] = make_session_factory(engine)
 
     def db(request):
-        return tm_session(request.registry["ecti.session_factory"], request.tm)
+        session = tm_session(request.registry["ecti.session_factory"], request.tm)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            # State-changing requests (forms, API, carrier webhooks) write: on SQLite they
+            # take the write lock when their transaction begins.
+            session.bind = write_engine(session.bind)
+        return session
 
     config.add_request_method(db, "db", reify=True)
