@@ -69,7 +69,13 @@ def settle(request, agent: Agent, now: datetime) -> None:
 def change(request, agent: Agent, *, at: datetime, presence: Presence | None = None, state: AgentState | None = None,
            available_at=_UNSET, away_reason=_UNSET, reason: str | None = None, by: int | None = None,
            call_id: int | None = None) -> None:
-    """Change presence and/or state; log the status change if the shown status changed."""
+    """Change presence and/or state; log the status change if the shown status changed.
+
+    The agent's row is locked by the caller, so changes of one agent are serialised; a
+    transaction that read the clock before it got the lock still writes its change after the
+    previous one (``at`` is never earlier than ``status_since``), so the history stays in order.
+    """
+    at = max(at, agent.status_since) if agent.status_since is not None else at
     if presence is not None:
         agent.presence = presence
     if state is not None:
