@@ -15,7 +15,10 @@ run: install catalogs
 	mkdir -p var
 	$(BIN)/ecti -c development.ini db upgrade
 	$(BIN)/ecti -c development.ini demo
-	$(BIN)/pserve development.ini
+	@# The job worker (ACD timers, tick and reconciler) runs beside the web server and stops with it.
+	$(BIN)/ecti -c development.ini jobs worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/pserve development.ini
 
 test: install catalogs browser
 	$(BIN)/python -m pytest

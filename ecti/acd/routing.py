@@ -196,7 +196,7 @@ def claim_agent(request, user_id: int, now: datetime) -> Agent | None:
     )
 
 
-def route(request, queue: Queue, now: datetime | None = None) -> int:
+def route(request, queue: Queue, now: datetime | None = None, *, limit: int | None = None) -> int:
     """Offer waiting calls of ``queue`` to free agents; returns how many calls were offered.
 
     Calls are served in the order they entered (a call back from a missed offer keeps its
@@ -208,7 +208,7 @@ def route(request, queue: Queue, now: datetime | None = None) -> int:
     strategy = strategy_for(request, queue)
     rings_all = getattr(strategy, "rings_all", False)
     offered, skip = 0, set()
-    while True:
+    while limit is None or offered < limit:
         entry = _next_waiting(request, queue, skip)
         if entry is None:
             return offered
@@ -235,6 +235,7 @@ def route(request, queue: Queue, now: datetime | None = None) -> int:
             if getattr(strategy, "uses_cursor", False):
                 queue.cursor = candidate.member_order
         offered += 1
+    return offered
 
 
 def make_offer(request, entry: QueueEntry, queue: Queue, agent: Agent, now: datetime, *, kind: str = "queue",

@@ -556,7 +556,7 @@ def queues_create(request):
     except UserError as err:
         request.response.status_int = 422
         return _page(request, form=dict(request.POST), errors={err.field or "": err.message})
-    request.session.flash(_("The queue ${name} was created.", mapping={"name": queue.name}))
+    request.session.flash(request.localizer.translate(_("The queue ${name} was created.", mapping={"name": queue.name})))
     return HTTPSeeOther(request.route_url("admin.queue", id=queue.id))
 
 
@@ -575,7 +575,7 @@ def queue_update(request):
             if action == "delete":
                 name = queue.name
                 delete_queue(request, queue)
-                request.session.flash(_("The queue ${name} was deleted.", mapping={"name": name}))
+                request.session.flash(request.localizer.translate(_("The queue ${name} was deleted.", mapping={"name": name})))
                 return HTTPSeeOther(request.route_url("admin.queues"))
             if action == "members":
                 members = []
@@ -593,7 +593,7 @@ def queue_update(request):
         request.db.refresh(queue)
         form = dict(request.POST) if action == "save" else _form_of(queue)
         return _page(request, queue=queue, form=form, errors={err.field or "": err.message})
-    request.session.flash(_("The queue ${name} was saved.", mapping={"name": queue.name}))
+    request.session.flash(request.localizer.translate(_("The queue ${name} was saved.", mapping={"name": queue.name})))
     return HTTPSeeOther(request.route_url("admin.queue", id=queue.id))
 
 

@@ -586,3 +586,110 @@ def test_agent_status_durations_add_up_to_logged_in_time(acd):
         durations[before.to_status] = durations.get(before.to_status, 0) + (after.at - before.at).total_seconds()
     assert sum(durations.values()) == pytest.approx((changes[-1].at - changes[0].at).total_seconds())
     assert changes[3].reason == "call_ended" and changes[5].reason == "会議" and changes[5].by_user_id == acd.users["a"].id
+
+
+# --- queues: API, console, isolation -------------------------------------------------------------
+
+def test_admins_manage_queues_with_specific_errors_and_nothing_half_saved(api, login, make_tenant, make_user, db):
+    tenant = make_tenant()
+    admin = make_user(tenant, role="admin")
+    agent = make_user(tenant, role="agent", name="山田 花子")
+    headers = {"X-CSRF-Token": login(api.testapp, admin)}
+    created = api.post("/api/v1/acd/queues", json={"name": "サポート", "strategy": "round_robin", "ring_timeout": 15}, headers=headers)
+    assert created.status_int == 201 and created.json["strategy"] == "round_robin"
+    queue_id = created.json["id"]
+    bad = api.patch(f"/api/v1/acd/queues/{queue_id}", json={"ring_timeout": 2, "name": "変更"}, headers=headers)
+    assert bad.status_int == 422 and "5 以上 120 以下" in bad.json["error"]["message"]
+    assert api.get(f"/api/v1/acd/queues/{queue_id}").json["name"] == "サポート"  # nothing half-saved
+    unknown = api.post("/api/v1/acd/queues", json={"name": "x", "strategy": "telepathy"}, headers=headers)
+    assert unknown.status_int == 422 and unknown.json["error"]["message"] == "用意されている振り分け方法から選んでください。"
+    twice = api.post("/api/v1/acd/queues", json={"name": "サポート"}, headers=headers)
+    assert twice.status_int == 409
+    overflow = api.patch(f"/api/v1/acd/queues/{queue_id}", json={"overflow": {"kind": "number", "target": "03-1234-5678"}}, headers=headers)
+    assert overflow.json["overflow"] == {"kind": "number", "target": "+81312345678"}
+    members = api.put(f"/api/v1/acd/queues/{queue_id}/members", json={"members": [{"user_id": agent.id, "level": 2}]}, headers=headers)
+    assert members.json["members"] == [{"user_id": agent.id, "display_name": "山田 花子", "level": 2, "position": 1}]
+    bad_level = api.put(f"/api/v1/acd/queues/{queue_id}/members", json={"members": [{"user_id": agent.id, "level": 12}]}, headers=headers)
+    assert bad_level.status_int == 422
+    assert len(api.get(f"/api/v1/acd/queues/{queue_id}").json["members"]) == 1
+
+
+def test_an_agent_cannot_manage_queues(api, login, make_tenant, make_user):
+    agent = make_user(make_tenant(), role="agent")
+    headers = {"X-CSRF-Token": login(api.testapp, agent)}
+    assert api.post("/api/v1/acd/queues", json={"name": "x"}, headers=headers).status_int == 403
+    assert api.get("/api/v1/acd/queues").status_int == 403
+    assert api.get("/api/v1/acd/me").json["status"] == "offline"
+
+
+def test_another_tenants_queues_and_agents_are_invisible(api, login, make_tenant, make_user, db):
+    a = make_tenant(slug="alpha", name="アルファ")
+    b = make_tenant(slug="beta", name="ベータ")
+    admin_a = make_user(a, role="admin", email="admin@alpha.example")
+    admin_b = make_user(b, role="admin", email="admin@beta.example")
+    agent_b = make_user(b, role="agent", email="agent@beta.example")
+    theirs = Queue(tenant_id=b.id, name="ベータ窓口", overflow={}, hold_audio={})
+    db.add(theirs)
+    db.commit()
+    headers = {"X-CSRF-Token": login(api.testapp, admin_a)}
+    assert api.get(f"/api/v1/acd/queues/{theirs.id}").status_int == 404
+    assert api.patch(f"/api/v1/acd/queues/{theirs.id}", json={"name": "乗っ取り"}, headers=headers).status_int == 404
+    assert api.put(f"/api/v1/acd/queues/{theirs.id}/members", json={"members": []}, headers=headers).status_int == 404
+    assert api.delete(f"/api/v1/acd/queues/{theirs.id}", headers=headers).status_int == 404
+    assert api.put(f"/api/v1/acd/agents/{agent_b.id}/presence", json={"presence": "away"}, headers=headers).status_int == 404
+    mine = api.post("/api/v1/acd/queues", json={"name": "窓口"}, headers=headers).json
+    foreign = api.put(f"/api/v1/acd/queues/{mine['id']}/members", json={"members": [{"user_id": agent_b.id}]}, headers=headers)
+    assert foreign.status_int == 422
+    cross = api.patch(f"/api/v1/acd/queues/{mine['id']}", json={"overflow": {"kind": "queue", "target": str(theirs.id)}}, headers=headers)
+    assert cross.status_int == 422
+    assert [q["name"] for q in api.get("/api/v1/acd/queues").json["queues"]] == ["窓口"]
+    assert {x["display_name"] for x in api.get("/api/v1/acd/agents").json["agents"]} == {admin_a.display_name}
+    assert [q["name"] for q in api.get("/api/v1/acd/waiting").json["queues"]] == ["窓口"]
+    db.expire_all()
+    assert db.get(Queue, theirs.id).name == "ベータ窓口" and admin_b.id
+
+
+def test_the_console_creates_edits_and_deletes_a_queue(webtest, login, make_tenant, make_user, db):
+    tenant = make_tenant()
+    admin = make_user(tenant, role="admin")
+    agent = make_user(tenant, role="agent", name="佐藤 一郎")
+    login(webtest, admin)
+    page = webtest.get("/admin/queues")
+    assert "キューを追加" in page.text
+    form = page.forms["add-queue"]
+    form["name"] = "お問い合わせ"
+    form["ring_timeout"] = "abc"
+    refused = form.submit(expect_errors=True)
+    assert refused.status_int == 422 and "整数" in refused.text
+    form = refused.forms["add-queue"]
+    form["ring_timeout"] = "25"
+    queue_page = form.submit().follow()
+    assert "お問い合わせ" in queue_page.text and "キュー お問い合わせ を作成しました。" in queue_page.text
+    members = queue_page.forms["queue-members"]
+    for field in members.fields["member"]:
+        field.checked = field._value == str(agent.id)
+    members[f"level_{agent.id}"] = "2"
+    saved = members.submit().follow()
+    db.expire_all()
+    queue = db.scalar(select(Queue).where(Queue.name == "お問い合わせ"))
+    assert queue.ring_timeout == 25 and [(m.user_id, m.level) for m in queue.members] == [(agent.id, 2)]
+    gone = saved.forms["queue-delete"].submit().follow()
+    assert "キュー お問い合わせ を削除しました。" in gone.text
+
+
+def test_the_ivr_can_check_a_queue_id_for_its_tenant(db, make_tenant):
+    from ecti.acd.queues import validate_queue_ref
+    from ecti.db import set_tenant_scope
+    from ecti.errors import UserError
+
+    a = make_tenant(slug="alpha", name="アルファ")
+    b = make_tenant(slug="beta", name="ベータ")
+    queue = Queue(tenant_id=a.id, name="窓口", overflow={}, hold_audio={})
+    db.add(queue)
+    db.commit()
+    set_tenant_scope(db, a.id)
+    assert validate_queue_ref(db, str(queue.id)) is queue
+    set_tenant_scope(db, b.id)
+    with pytest.raises(UserError) as refused:
+        validate_queue_ref(db, str(queue.id))
+    assert refused.value.code == "unknown_queue"
