@@ -10,6 +10,9 @@ URL (POST)                                   What Twilio sends there
 ``/twilio/voice/step/{handler}?…``           continuations: digits, dial/queue results, …
 ===========================================  ===============================================
 
+A continuation is dispatched with the call its CallSid names; a leg ECTI placed for a call (the
+ACD ringing an agent) has its own CallSid, so its continuations carry ``call`` (ECTI's call id).
+
 The signature is checked against the public URL (``ecti.public_url`` + path and query), which
 is what Twilio signed when ECTI runs behind a proxy. A missing or wrong signature gets 403 and
 changes nothing; an unknown account gets a polite spoken rejection and a log line.
