@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..calls.events import record_event
 from ..calls.models import EventKind
@@ -38,7 +38,7 @@ from .models import EntryStatus, Outcome, QueueEntry
 from .queues import find_queue
 from .routing import (
     accept, conference_name, leave_queue, leg_ended, live_entry_of_call, lock_entry, logged_in_members, position_of,
-    remember_leg, route, wait_seconds, waiting_count,
+    remember_leg, route, waiting_count,
 )
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,6 @@ def enqueue_handler(request, call, args, call_input):
 
 
 def enqueue_call(request, call, queue, *, depth: int = 0) -> list:
-    tenant = _tenant(request, call)
     now = utcnow()
     existing = live_entry_of_call(request, call.id)
     if existing is not None:

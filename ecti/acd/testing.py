@@ -186,22 +186,23 @@ class ACDDriver:
 
         self.run(work)
 
-    def end_pause(self, user_id: int) -> None:
-        """Pretend the pause after a missed offer is over."""
-        from .models import Agent, AgentState
+    def _available_now(self, user_id: int, state) -> None:
+        from .models import Agent
 
         def work(r):
-            r.db.execute(update(Agent).where(Agent.user_id == user_id, Agent.state == AgentState.idle, Agent.available_at.is_not(None))
+            r.db.execute(update(Agent).where(Agent.user_id == user_id, Agent.state == state, Agent.available_at.is_not(None))
                          .values(available_at=utcnow()))
 
         self.run(work)
+
+    def end_pause(self, user_id: int) -> None:
+        """Pretend the pause after a missed offer is over."""
+        from .models import AgentState
+
+        self._available_now(user_id, AgentState.idle)
 
     def end_wrap_up_by_clock(self, user_id: int) -> None:
         """Pretend the agent's wrap-up time is over."""
-        from .models import Agent, AgentState
+        from .models import AgentState
 
-        def work(r):
-            r.db.execute(update(Agent).where(Agent.user_id == user_id, Agent.state == AgentState.wrap_up)
-                         .values(available_at=utcnow()))
-
-        self.run(work)
+        self._available_now(user_id, AgentState.wrap_up)

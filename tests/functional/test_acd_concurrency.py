@@ -145,7 +145,7 @@ def test_randomized_calls_and_agents_keep_every_promise(database_url, app_settin
     for event in events:
         if event.kind is EventKind.connected:
             connected[event.call_id] += 1
-    assert sum(connected.values()) >= CALLS * 0.2  # plenty of calls were actually answered
+    assert sum(connected.values()) >= 10  # calls were actually answered, not only abandoned
 
     # Exactly one outcome per call.
     assert all(e.status is EntryStatus.ended and e.outcome is not None for e in entries)

@@ -49,7 +49,7 @@ def test_an_agent_leg_answers_into_the_callers_conference(app, webtest, db, make
     # The caller's call is queued through its own signed continuation.
     queued = signed_post(webtest, f"/twilio/voice/step/acd.enqueue?{urlencode({'queue': queue.id})}",
                          {"AccountSid": SID, "CallSid": call.carrier_call_id, "CallStatus": "in-progress"})
-    assert f"<Conference" in queued.text and f"call-{call.id}" in queued.text and "acd.wait" in queued.text
+    assert "<Conference" in queued.text and f"call-{call.id}" in queued.text and "acd.wait" in queued.text
     set_tenant_scope(db, tenant.id)
     offer = db.scalar(select(Offer))
     # Twilio itself is not reachable from the tests: ringing the agent failed after commit, which
