@@ -43,6 +43,8 @@ SUBSYSTEMS = (
     ".audit",
     ".billing",
     ".operator",
+    ".jobs",
+    ".acd",
 )
 
 
