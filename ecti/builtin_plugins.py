@@ -22,10 +22,15 @@ def ecti_ivr_node_types():
 
 @hookimpl
 def ecti_call_event(request, call, event):
-    # A call that ends frees the external numbers its forward was ringing, even when the
-    # dial's own callback never comes.
-    if event.kind is EventKind.completed:
-        release_destinations(object_session(call), call)
+    """A call ended: a queued caller abandoned or completed (ACD), and the external numbers its
+    forward was ringing are free again even when the dial's own callback never comes (IVR)."""
+    if event.kind is not EventKind.completed:
+        return
+    release_destinations(object_session(call), call)
+    if request is not None:
+        from .acd.routing import caller_left
+
+        caller_left(request, call, event.at)
 
 
 @hookimpl

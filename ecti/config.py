@@ -45,6 +45,8 @@ SUBSYSTEMS = (
     ".operator",
     ".tenant_config",
     ".ivr",
+    ".jobs",
+    ".acd",
 )
 
 

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: The continuation handler through which the carrier comes back to a node's ``resume``.
 RESUME = "ivr.resume"
+#: The continuation handler the ACD overflows into a flow with (``acd.handlers.FLOW_HANDLER``).
+NODE_ENTRY = "ivr.node"
 #: Registry key of the clock (a callable returning an aware UTC datetime); tests fix it.
 CLOCK_KEY = "ecti.clock"
 #: More steps than this in one webhook is a loop the validation could not see (a plugin's node).
@@ -146,6 +148,17 @@ def inbound_entry(request, call: Call, args, call_input) -> list:
     if flow is None:
         return not_in_service(request, call, args, call_input)
     return start_flow(request, call, flow)
+
+
+def node_entry(request, call: Call, args, call_input) -> list:
+    """``ivr.node`` {"node": "FLOW_ID" or "FLOW_ID:NODE_ID"}: the ACD's overflow into a flow."""
+    flow_id, _sep, node_id = str(args.get("node", "")).partition(":")
+    flow = request.db.get(Flow, _int(flow_id))
+    if flow is None:
+        tenant = request.db.get(Tenant, call.tenant_id)
+        record_event(request, call, EventKind.flow_step, flow=_int(flow_id), node=node_id or None, branch="error", error="flow_missing")
+        return [say(tenant, _("We are sorry, a system error occurred. Please call again later.")), Hangup()]
+    return continue_flow(request, call, flow, node_id or flow.start)
 
 
 def _context(request, call, flow, node, args) -> NodeContext:

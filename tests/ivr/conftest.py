@@ -18,7 +18,6 @@ from ecti.calls.events import record_event
 from ecti.calls.models import EventKind
 from ecti.config import configure
 from ecti.crypto import SecretBox
-from ecti.i18n import _
 from ecti.db import make_session_factory, set_tenant_scope
 from ecti.plugins import get_plugin_manager
 from ecti.testing import TEST_ENCRYPTION_KEY
@@ -31,9 +30,9 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 def acd_stand_in(request, call, args, call_input):
-    """Stands in for the ACD's ``acd.enqueue`` (issue 6) until it lands: records the hand-off
-    and puts the caller into a carrier queue named after the queue id. The stand-in plugin
-    also lists the ACD's queues (one: 7, 営業) for node settings and configuration files."""
+    """Stands in for the ACD's ``acd.enqueue`` so that these tests need no agents (the ACD's own
+    tests cover what happens in a queue; test_with_the_acd.py runs the real one): records the
+    hand-off and puts the caller into a carrier queue named after the queue id."""
     record_event(request, call, EventKind.entered_queue, queue=int(args["queue"]))
     return [Enqueue(f"queue-{args['queue']}", wait=Continuation("acd.wait"), next=Continuation("acd.left"))]
 
@@ -46,7 +45,6 @@ def _stand_in_plugin():
     def ecti_config(config):
         config.add_call_handler("acd.enqueue", acd_stand_in)
         config.add_call_handler("acd.wait", lambda request, call, args, call_input: [Pause(10)])
-        config.add_ivr_reference("queue", _("Queue"), lambda session: {7: "営業"})
 
     module.ecti_config = ecti_config
     return module
@@ -211,7 +209,7 @@ MAIN_FLOW = {
             },
             "next": {"1": "sales", "2": "support", "3": "message", "fallback": "message"},
         },
-        {"id": "sales", "type": "queue", "settings": {"queue": 7}, "next": {"fallback": "message"}},
+        {"id": "sales", "type": "queue", "settings": {"queue": "$queue"}, "next": {"fallback": "message"}},
         {"id": "support", "type": "forward", "settings": {"destinations": ["+81312345678"], "timeout": 20, "caller_id": "caller", "when_in_use": "disconnect"}, "next": {"no_answer": "message"}},
         {"id": "after_hours", "type": "announcement", "settings": {"prompt": {"text": "本日の営業は終了しました。"}}, "next": {"next": "message"}},
         {"id": "holiday", "type": "announcement", "settings": {"prompt": {"text": "本日は休業日です。"}}, "next": {"next": "message"}},
@@ -235,10 +233,12 @@ def with_ids(doc, **ids):
 @pytest.fixture
 def company(scoped, ivr_config, tenant):
     """The company's setup: weekday hours, national holidays, the year-end closure, a voicemail
-    box, and the main flow answering the number."""
+    box, an ACD queue, and the main flow answering the number."""
     from datetime import date
 
     from sqlalchemy import select
+
+    from ecti.acd.models import Queue
 
     from ecti.ivr.services import add_closure, create_box, save_flow, save_schedule
     from ecti.telephony.models import PhoneNumber
@@ -250,10 +250,13 @@ def company(scoped, ivr_config, tenant):
     )
     add_closure(scoped, name="年末年始休業", start=date(2025, 12, 29), end=date(2026, 1, 3))
     box = create_box(scoped, "代表伝言")
-    flow = save_flow(scoped, registry, with_ids(MAIN_FLOW, schedule=schedule.id, box=box.id))
+    queue = Queue(name="営業", overflow={}, hold_audio={})
+    scoped.add(queue)
+    scoped.flush()
+    flow = save_flow(scoped, registry, with_ids(MAIN_FLOW, schedule=schedule.id, box=box.id, queue=queue.id))
     scoped.scalar(select(PhoneNumber).where(PhoneNumber.e164 == NUMBER)).flow_id = flow.id
     scoped.commit()
-    return types.SimpleNamespace(flow=flow, schedule=schedule, box=box)
+    return types.SimpleNamespace(flow=flow, schedule=schedule, box=box, queue=queue)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ def test_in_hours_the_menu_leads_to_the_queue(company, call, clock, path, events
     assert twiml.said() == ["お電話ありがとうございます。", "営業は1を、サポートは2を、伝言は3を押してください。"]
     assert twiml.find("Gather").get("numDigits") == "1"
     twiml = caller.press("1")
-    assert twiml.find("Enqueue").text == "queue-7"
+    assert twiml.find("Enqueue").text == f"queue-{company.queue.id}"
     assert path(caller) == [("hours", "open"), ("welcome", "next"), ("menu", "prompt"), ("menu", "1"), ("sales", "queued")]
     assert [kind for kind, *_ in events(caller)] == ["started", "flow_step", "flow_step", "flow_step", "flow_step", "entered_queue", "flow_step"]
 
