@@ -43,6 +43,8 @@ SUBSYSTEMS = (
     ".audit",
     ".billing",
     ".operator",
+    ".tenant_config",
+    ".ivr",
     ".jobs",
     ".acd",
 )

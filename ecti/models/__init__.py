@@ -14,6 +14,7 @@ CORE_MODEL_MODULES = (
     "ecti.billing.models",
     "ecti.operator.models",
     "ecti.acd.models",
+    "ecti.ivr.models",
 )
 
 
