@@ -243,6 +243,28 @@ def secrets_rotate(ctx):
     click.echo(f"{count} secret(s) re-encrypted")
 
 
+# --- background jobs -----------------------------------------------------------------------------
+
+@cli.group()
+def jobs():
+    """Background work (huey): the ACD's timers, tick and reconciler."""
+
+
+@jobs.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Worker threads.")
+@pass_ctx
+def jobs_worker(ctx, workers):
+    """Run the job consumer with its periodic tasks (make run starts it next to the web server)."""
+    from huey.consumer import Consumer
+
+    from .config import configure
+
+    config = configure(dict(ctx.settings))
+    huey = config.registry["ecti.huey"]
+    click.echo(f"jobs: {', '.join(sorted(config.registry.get('ecti.jobs', {})))}")
+    Consumer(huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=True).run()
+
+
 def main(argv=None):
     """Entry point of the ``ecti`` console script."""
     # Plugins' commands: found without reading the INI file, so --help lists them too.

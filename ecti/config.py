@@ -44,6 +44,10 @@ SUBSYSTEMS = (
     ".audit",
     ".billing",
     ".operator",
+    ".tenant_config",
+    ".ivr",
+    ".jobs",
+    ".acd",
 )
 
 

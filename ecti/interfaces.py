@@ -161,10 +161,33 @@ class HolidayCalendar(Protocol):
 
 @runtime_checkable
 class IVRNodeType(Protocol):
+    """A kind of step in an IVR flow (see ``docs/ivr.md``).
+
+    Optional members: ``resume(ctx, settings, call_input)`` (below) for nodes whose ``run``
+    comes back through ``ctx.here()``; ``check(settings, checker) -> list`` for checks a JSON
+    Schema cannot express (return messages; ``checker`` is an
+    :class:`ecti.ivr.validation.ReferenceChecker`); ``required_exits(settings)`` for exits that
+    must lead somewhere; ``collects_input = True`` for nodes that wait for the caller's input,
+    the only kind that may close a loop.
+    """
+
     name: str
     label: Any
     #: JSON Schema of the node's settings, used to validate flows before they are saved.
+    #: A property with ``"x-ecti-ref": KIND`` holds the id of a schedule, voicemail box, queue…;
+    #: one with ``"x-ecti-prompt": true`` holds a prompt reference.
     settings_schema: dict
 
     def exits(self, settings: dict) -> Sequence[str]:
         """The names of the node's outgoing edges (e.g. ``["next"]`` or menu digits)."""
+
+    def run(self, ctx: Any, settings: dict) -> Any:
+        """A call reaches the node: return an :class:`ecti.ivr.engine.NodeOutcome`.
+
+        ``ctx`` is an :class:`ecti.ivr.engine.NodeContext` (request, call, tenant, flow, node,
+        clock, prompt and continuation helpers). Follow an exit, or return instructions that
+        end the call or come back to :meth:`resume` through ``ctx.here()``.
+        """
+
+    # Optional: def resume(self, ctx, settings, call_input) -> NodeOutcome — the carrier came
+    # back to ``ctx.here()`` with ``call_input`` (:class:`ecti.voice.instructions.CallInput`).

@@ -40,6 +40,8 @@ def base_settings(url: str) -> dict:
         "ecti.encryption_keys": TEST_ENCRYPTION_KEY,
         "ecti.public_url": "http://localhost",
         "pyramid.default_locale_name": "ja",
+        # Jobs are kept, never run by a worker: tests call the work itself.
+        "ecti.jobs.backend": "memory",
     }
 
 

@@ -1,1 +1,8 @@
-"""Automatic call distribution: queues, agents, routing strategies."""
+"""Automatic call distribution: queues, agent presence and routing state, routing strategies,
+reservations, hold and transfer (docs/acd.md)."""
+
+
+def includeme(config):
+    config.include(".handlers")
+    config.include(".jobs")
+    config.include(".views")

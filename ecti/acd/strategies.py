@@ -3,12 +3,18 @@
 Each orders the free candidates of one member level; the ACD offers the call to the first
 candidate it can claim. Ties are broken by agent id so every strategy is deterministic
 except ``random``.
+
+Each also says how to order in SQL (``sql_order``), so a routing decision reads only the first
+few free agents however many there are; ``order`` then orders those few (and is what a
+strategy without ``sql_order`` is given every free agent for).
 """
 from __future__ import annotations
 
 import random
 from datetime import datetime, timezone
 from typing import Sequence
+
+from sqlalchemy import case
 
 from ..i18n import _
 from ..interfaces import RoutingCandidate
@@ -25,12 +31,16 @@ class LongestIdle:
     def order(self, candidates: Sequence[RoutingCandidate], *, queue=None, cursor=None):
         return sorted(candidates, key=lambda c: (c.idle_since or _EPOCH, c.agent_id))
 
+    def sql_order(self, columns, *, queue=None, cursor=None):
+        return [columns.idle_since, columns.agent_id]
+
 
 class RoundRobin:
     """Members in turn, starting after the last one offered (the cursor is kept in the database)."""
 
     name = "round_robin"
     label = _("Round robin")
+    uses_cursor = True
 
     def order(self, candidates, *, queue=None, cursor=None):
         ordered = sorted(candidates, key=lambda c: (c.member_order, c.agent_id))
@@ -38,6 +48,11 @@ class RoundRobin:
             return ordered
         after = [c for c in ordered if c.member_order > cursor]
         return after + [c for c in ordered if c.member_order <= cursor]
+
+    def sql_order(self, columns, *, queue=None, cursor=None):
+        if cursor is None:
+            return [columns.member_order, columns.agent_id]
+        return [case((columns.member_order > cursor, 0), else_=1), columns.member_order, columns.agent_id]
 
 
 class Linear:
@@ -49,6 +64,9 @@ class Linear:
     def order(self, candidates, *, queue=None, cursor=None):
         return sorted(candidates, key=lambda c: (c.member_order, c.agent_id))
 
+    def sql_order(self, columns, *, queue=None, cursor=None):
+        return [columns.member_order, columns.agent_id]
+
 
 class FewestCalls:
     """The agent who has answered the fewest calls today."""
@@ -59,6 +77,9 @@ class FewestCalls:
     def order(self, candidates, *, queue=None, cursor=None):
         return sorted(candidates, key=lambda c: (c.calls_today, c.idle_since or _EPOCH, c.agent_id))
 
+    def sql_order(self, columns, *, queue=None, cursor=None):
+        return [columns.calls_today, columns.idle_since, columns.agent_id]
+
 
 class LeastTalkTime:
     """The agent with the least talk time today."""
@@ -68,6 +89,9 @@ class LeastTalkTime:
 
     def order(self, candidates, *, queue=None, cursor=None):
         return sorted(candidates, key=lambda c: (c.talk_seconds_today, c.idle_since or _EPOCH, c.agent_id))
+
+    def sql_order(self, columns, *, queue=None, cursor=None):
+        return [columns.talk_seconds_today, columns.idle_since, columns.agent_id]
 
 
 class Random:
@@ -83,6 +107,9 @@ class Random:
         shuffled = list(candidates)
         self._rng.shuffle(shuffled)
         return shuffled
+
+    def sql_order(self, columns, *, queue=None, cursor=None):
+        return [columns.random]
 
 
 class RingAll:

@@ -70,6 +70,10 @@ class EventKind(str, enum.Enum):
     abandoned = "abandoned"
     timed_out = "timed_out"
     overflowed = "overflowed"
+    exit_empty = "exit_empty"
+    offer_canceled = "offer_canceled"
+    queue_completed = "queue_completed"  # an answered queue call ended; data["by"]: caller or agent
+    reconciled = "reconciled"  # a lost carrier callback was repaired
     voicemail = "voicemail"
     recording = "recording"
     completed = "completed"

@@ -53,7 +53,7 @@ STATUS_LABELS = {
     MessageStatus.sending: _("Sending"),
     MessageStatus.sent: _("Sent (delivery not reported)"),
     MessageStatus.receiving: _("Receiving"),
-    MessageStatus.received: _("Received"),
+    MessageStatus.received: _("Received SMS"),
     MessageStatus.delivered: _("Delivered"),
     MessageStatus.undelivered: _("Not delivered"),
     MessageStatus.failed: _("Failed"),

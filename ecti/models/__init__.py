@@ -13,6 +13,8 @@ CORE_MODEL_MODULES = (
     "ecti.audit.models",
     "ecti.billing.models",
     "ecti.operator.models",
+    "ecti.acd.models",
+    "ecti.ivr.models",
 )
 
 

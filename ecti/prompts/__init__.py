@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n import _
 from ..voice.instructions import Say
 
 MAX_TEXT_LENGTH = 500
@@ -26,3 +27,21 @@ def prompt_instructions(request, tenant, ref: dict[str, Any] | None) -> list:
     if text:
         return [Say(text[:MAX_TEXT_LENGTH], language="ja-JP" if (tenant.locale or "ja") == "ja" else "en-US")]
     return []
+
+
+def check_prompt_ref(session, ref: Any) -> Any | None:
+    """Why ``ref`` cannot be played (a message), or None when it can.
+
+    Runs when something that refers to a prompt is saved (an IVR flow), never on a live call.
+    Until the prompt library exists, a ``prompt_id`` refers to nothing.
+    """
+    if not isinstance(ref, dict):
+        return _("Enter the text to speak.")
+    if "prompt_id" in ref:
+        return _("The prompt ${id} does not exist.", mapping={"id": ref["prompt_id"]})
+    text = (ref.get("text") or "").strip()
+    if not text:
+        return _("Enter the text to speak.")
+    if len(text) > MAX_TEXT_LENGTH:
+        return _("Enter at most ${max_length} characters.", mapping={"max_length": MAX_TEXT_LENGTH})
+    return None

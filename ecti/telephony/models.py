@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import TenantScoped
@@ -24,4 +24,6 @@ class PhoneNumber(TenantScoped, Base):
     sms_capable: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Whether ECTI configures this number's webhooks at the carrier.
     managed: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The IVR flow that answers calls to this number (none: callers hear "not set up yet").
+    flow_id: Mapped[int | None] = mapped_column(ForeignKey("ivr_flows.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

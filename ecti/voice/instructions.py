@@ -165,4 +165,6 @@ class CallInput:
     recording_status: str | None = None
     recording_channels: int | None = None
     call_status: str | None = None
+    #: The carrier's id of the call leg that came back (an agent's leg differs from the caller's).
+    carrier_call_id: str | None = None
     raw: Mapping[str, str] = field(default_factory=dict)

@@ -35,6 +35,20 @@ def test_the_core_operations_answer_as_documented(api, login, make_tenant, make_
     api.get(f"/api/v1/numbers/{numbers[0]['id']}")
     not_provisioned = api.post("/api/v1/softphone/token", headers=headers)
     assert not_provisioned.json["error"]["code"] == "carrier_not_provisioned"
+    # ACD (tests/functional/test_acd.py covers the behaviour; here: every operation answers as documented)
+    queue = api.post("/api/v1/acd/queues", json={"name": "サポート"}, headers=headers).json
+    api.get("/api/v1/acd/queues")
+    api.get(f"/api/v1/acd/queues/{queue['id']}")
+    api.patch(f"/api/v1/acd/queues/{queue['id']}", json={"wrap_up_seconds": 0}, headers=headers)
+    api.put(f"/api/v1/acd/queues/{queue['id']}/members", json={"members": [{"user_id": admin.id}]}, headers=headers)
+    api.put("/api/v1/acd/me/presence", json={"presence": "available"}, headers=headers)
+    api.put(f"/api/v1/acd/agents/{new.json['id']}/presence", json={"presence": "away"}, headers=headers)
+    for path in ("me", "me/offer", "agents", "waiting"):
+        api.get(f"/api/v1/acd/{path}")
+    for action in ("offer/accept", "offer/decline", "call/hold", "call/resume", "call/hangup", "call/transfer/cancel", "wrap-up/end"):
+        assert api.post(f"/api/v1/acd/me/{action}", headers=headers).status_int == 409
+    assert api.post("/api/v1/acd/me/call/transfer", json={"kind": "number", "number": "0312345678"}, headers=headers).status_int == 409
+    assert api.delete(f"/api/v1/acd/queues/{queue['id']}", headers=headers).status_int == 204
     core_tags = {"session", "users", "numbers", "softphone"}
     documented = {
         (method.upper(), path)

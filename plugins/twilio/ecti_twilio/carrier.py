@@ -93,6 +93,65 @@ class TwilioCarrier:
 
         client_for(request.registry, tenant).calls(carrier_call_id).update(url=step_url(request, continuation), method="POST")
 
+    # --- the ACD's call control (a Conference per call; see ecti.acd.handlers) ----------------
+
+    def dial_agent(self, *, request, tenant, identity: str, caller_id: str, answer, status, timeout: int) -> str:
+        """Ring the agent's browser phone; ``answer`` is fetched when they pick up, ``status``
+        gets the leg's progress (answered, completed, busy, no-answer, failed, canceled).
+        Returns the new leg's CallSid."""
+        from .webhooks import step_url
+
+        call = client_for(request.registry, tenant).calls.create(
+            to=f"client:{identity}",
+            from_=caller_id or "anonymous",
+            url=step_url(request, answer),
+            method="POST",
+            status_callback=step_url(request, status),
+            status_callback_method="POST",
+            status_callback_event=["answered", "completed"],
+            timeout=timeout,
+        )
+        return call.sid
+
+    def end_leg(self, *, request, tenant, carrier_call_id: str) -> None:
+        """Stop a leg: cancel it while it rings, hang it up once answered."""
+        calls = client_for(request.registry, tenant).calls(carrier_call_id)
+        try:
+            calls.update(status="canceled")
+        except TwilioRestException:
+            calls.update(status="completed")
+
+    def _conference_sid(self, client, name: str) -> str:
+        found = client.conferences.list(friendly_name=name, status="in-progress", limit=1)
+        if not found:
+            raise UserError("conference_not_found", _("The call's conference has ended."), status=409)
+        return found[0].sid
+
+    def hold(self, *, request, tenant, conference: str, carrier_call_id: str, hold: bool, music=None) -> None:
+        """Hold (``music`` plays to the participant) or resume a participant of ``conference``."""
+        from .webhooks import step_url
+
+        client = client_for(request.registry, tenant)
+        participant = client.conferences(self._conference_sid(client, conference)).participants(carrier_call_id)
+        if hold:
+            participant.update(hold=True, hold_url=step_url(request, music) if music else None, hold_method="POST" if music else None)
+        else:
+            participant.update(hold=False)
+
+    def remove_participant(self, *, request, tenant, conference: str, carrier_call_id: str) -> None:
+        """Take ``carrier_call_id`` out of ``conference`` (its call ends)."""
+        client = client_for(request.registry, tenant)
+        client.conferences(self._conference_sid(client, conference)).participants(carrier_call_id).delete()
+
+    def call_status(self, *, request, tenant, carrier_call_id: str) -> str | None:
+        """The carrier's current status of a call (the ACD reconciler asks), None if unknown."""
+        try:
+            return client_for(request.registry, tenant).calls(carrier_call_id).fetch().status
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     def softphone_credentials(self, *, request, tenant, identity: str) -> dict:
         """Token for the browser phone of ``identity``; needs ``ecti twilio sync`` to have run."""
         from sqlalchemy import select

@@ -13,6 +13,9 @@ URL (POST)                                   What Twilio sends there
 ``/twilio/sms/status?ref=…``                 status callbacks of messages ECTI sent
 ===========================================  ===============================================
 
+A continuation is dispatched with the call its CallSid names; a leg ECTI placed for a call (the
+ACD ringing an agent) has its own CallSid, so its continuations carry ``call`` (ECTI's call id).
+
 The signature is checked against the public URL (``ecti.public_url`` + path and query), which
 is what Twilio signed when ECTI runs behind a proxy. A missing or wrong signature gets 403 and
 changes nothing; an unknown account gets a polite spoken rejection and a log line.
@@ -143,6 +146,7 @@ def call_input(params: dict) -> CallInput:
         recording_status=params.get("RecordingStatus"),
         recording_channels=_int(params.get("RecordingChannels")),
         call_status=params.get("CallStatus"),
+        carrier_call_id=params.get("CallSid"),
         raw=params,
     )
 
@@ -182,14 +186,26 @@ def client(request, tenant, params):
     return twiml_response(request, instructions)
 
 
+def _call_of_leg(request, args):
+    """A leg ECTI placed for a call (an agent's phone ringing for a caller) comes back with its
+    own CallSid; its continuation names the call it belongs to (``call`` = ECTI's call id)."""
+    from ecti.calls.models import Call
+
+    try:
+        call_id = int(args.get("call", ""))
+    except ValueError:
+        return None
+    return request.db.scalar(select(Call).where(Call.id == call_id))
+
+
 @view_config(route_name="twilio.step", request_method="POST", require_csrf=False)
 @twilio_webhook
 def step(request, tenant, params):
-    call = find_call(request.db, params.get("CallSid", ""))
+    args = {k: v for k, v in request.GET.items()}
+    call = find_call(request.db, params.get("CallSid", "")) or _call_of_leg(request, args)
     if call is None:
         log.warning("twilio step %s for unknown call %s", request.matchdict["handler"], params.get("CallSid"))
         return twiml_response(request, [])
-    args = {k: v for k, v in request.GET.items()}
     try:
         instructions = dispatch(request, call, request.matchdict["handler"], args, call_input(params))
     except UnknownHandler:

@@ -1,0 +1,165 @@
+"""Queues and their members: validation and changes shared by the API, the console and the
+IVR (which checks that a flow's queue node names a queue of the tenant)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import UserError
+from ..i18n import _
+from ..tenancy.models import Role, User
+from .models import EntryStatus, Queue, QueueEntry, QueueMember
+
+OVERFLOW_KINDS = ("hangup", "voicemail", "queue", "flow", "number")
+
+#: Queue options, their bounds, and the field names the API and the console use.
+LIMITS = {
+    "ring_timeout": (5, 120),
+    "wrap_up_seconds": (0, 3600),
+    "escalation_seconds": (0, 3600),
+    "max_wait_seconds": (10, 24 * 3600),
+    "max_length": (1, 10000),
+    "max_no_answers": (1, 100),
+    "service_level_seconds": (1, 3600),
+    "announce_seconds": (0, 3600),
+}
+
+
+def find_queue(session, queue_id) -> Queue | None:
+    """The queue ``queue_id`` of the session's tenant, or None (also for ids that are not numbers)."""
+    try:
+        key = int(queue_id)
+    except (TypeError, ValueError):
+        return None
+    return session.scalar(select(Queue).where(Queue.id == key))
+
+
+def validate_queue_ref(session, queue_id) -> Queue:
+    """For the IVR and config import: the queue a flow node names, or a clear error."""
+    queue = find_queue(session, queue_id)
+    if queue is None:
+        raise UserError("unknown_queue", _("There is no queue with the id ${id}.", mapping={"id": queue_id}), field="queue", status=422)
+    return queue
+
+
+@dataclass
+class QueueSettings:
+    """Everything an admin sets on a queue (API body and console form alike)."""
+
+    name: str
+    strategy: str = "longest_idle"
+    ring_timeout: int = 20
+    wrap_up_seconds: int = 30
+    escalation_seconds: int = 30
+    max_wait_seconds: int | None = None
+    max_length: int | None = None
+    overflow: dict[str, Any] = field(default_factory=dict)
+    join_when_empty: bool = False
+    leave_when_empty: bool = True
+    max_no_answers: int = 3
+    service_level_seconds: int = 20
+    hold_audio: dict[str, Any] = field(default_factory=dict)
+    announce_seconds: int = 60
+    announce_position: bool = True
+    announce_wait: bool = True
+
+
+@dataclass(frozen=True)
+class MemberSetting:
+    user_id: int
+    level: int = 1
+    position: int = 0
+
+
+def check_settings(request, settings: QueueSettings, *, queue: Queue | None = None) -> None:
+    name = (settings.name or "").strip()
+    if not name:
+        raise UserError("name_required", _("Enter the queue's name."), field="name", status=422)
+    if len(name) > 100:
+        raise UserError("name_too_long", _("A queue's name has at most 100 characters."), field="name", status=422)
+    settings.name = name
+    if settings.strategy not in request.registry.ecti.routing_strategies:
+        raise UserError("unknown_strategy", _("Choose one of the routing strategies offered."), field="strategy", status=422)
+    for key, (low, high) in LIMITS.items():
+        value = getattr(settings, key)
+        if value is None and key in ("max_wait_seconds", "max_length"):
+            continue
+        if not isinstance(value, int) or not low <= value <= high:
+            raise UserError("out_of_range", _("${field} must be between ${low} and ${high}.", mapping={"field": key, "low": low, "high": high}),
+                            field=key, status=422)
+    kind = (settings.overflow or {}).get("kind") or "hangup"
+    target = str((settings.overflow or {}).get("target") or "").strip()
+    if kind not in OVERFLOW_KINDS:
+        raise UserError("unknown_overflow", _("Choose where calls go when the queue overflows."), field="overflow", status=422)
+    if kind == "queue":
+        other = find_queue(request.db, target)
+        if other is None or (queue is not None and other.id == queue.id):
+            raise UserError("bad_overflow_queue", _("The overflow queue must be another queue of the company."), field="overflow", status=422)
+    if kind == "number":
+        from ..telephony.numbering import NumberError, to_e164
+
+        try:
+            target = to_e164(target)
+        except NumberError as err:
+            raise UserError(err.code, err.message, field="overflow", status=422)
+    if kind == "flow" and not target:
+        raise UserError("overflow_target_required", _("Name the flow node calls go to."), field="overflow", status=422)
+    settings.overflow = {"kind": kind, "target": target} if kind != "hangup" else {"kind": "hangup"}
+
+
+def apply_settings(queue: Queue, settings: QueueSettings) -> None:
+    for key, value in settings.__dict__.items():
+        setattr(queue, key, value)
+
+
+def save_queue(request, settings: QueueSettings, *, queue: Queue | None = None) -> Queue:
+    """Create (``queue`` None) or change a queue; a duplicate name is a clear error."""
+    check_settings(request, settings, queue=queue)
+    clash = request.db.scalar(select(Queue).where(Queue.name == settings.name))
+    if clash is not None and clash is not queue:
+        raise UserError("duplicate_queue", _("A queue named ${name} exists already.", mapping={"name": settings.name}), field="name", status=409)
+    if queue is None:
+        queue = Queue(tenant_id=request.tenant.id)
+        request.db.add(queue)
+    apply_settings(queue, settings)
+    try:
+        with request.db.begin_nested():
+            request.db.flush()
+    except IntegrityError:
+        raise UserError("duplicate_queue", _("A queue named ${name} exists already.", mapping={"name": settings.name}), field="name", status=409)
+    return queue
+
+
+def set_members(request, queue: Queue, members: Sequence[MemberSetting]) -> None:
+    """Replace the queue's members; every one must be an agent, supervisor or admin of the tenant."""
+    seen = set()
+    for index, member in enumerate(members):
+        user = request.db.scalar(select(User).where(User.id == member.user_id))
+        if user is None or user.role is Role.operator or not user.is_active:
+            raise UserError("unknown_member", _("User ${id} is not an active user of the company.", mapping={"id": member.user_id}),
+                            field=f"members.{index}.user_id", status=422)
+        if member.user_id in seen:
+            raise UserError("duplicate_member", _("${name} is listed twice.", mapping={"name": user.display_name}),
+                            field=f"members.{index}.user_id", status=422)
+        if not 1 <= member.level <= 9:
+            raise UserError("bad_level", _("A level is between 1 and 9."), field=f"members.{index}.level", status=422)
+        seen.add(member.user_id)
+    request.db.execute(delete(QueueMember).where(QueueMember.queue_id == queue.id))
+    for index, member in enumerate(members):
+        request.db.add(QueueMember(tenant_id=queue.tenant_id, queue_id=queue.id, user_id=member.user_id, level=member.level,
+                                   position=member.position or index + 1))
+    request.db.flush()
+    request.db.expire(queue, ["members"])
+
+
+def delete_queue(request, queue: Queue) -> None:
+    busy = request.db.scalar(
+        select(QueueEntry.id).where(QueueEntry.queue_id == queue.id, QueueEntry.status != EntryStatus.ended).limit(1)
+    )
+    if busy is not None:
+        raise UserError("queue_in_use", _("Calls are waiting in or connected through this queue. Try again when it is empty."), status=409)
+    request.db.delete(queue)
+    request.db.flush()

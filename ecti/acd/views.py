@@ -1,0 +1,621 @@
+"""The ACD's JSON API (the softphone's and the supervisor's) and the console's queue pages."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.view import view_config
+from sqlalchemy import func, select
+
+from ..api import API_PREFIX, api_view
+from ..calls.models import Call
+from ..errors import UserError
+from ..i18n import _
+from ..models.meta import utcnow
+from ..telephony.numbering import format_domestic
+from ..tenancy.models import Role, User
+from ..web import get_or_404
+from . import control
+from .agents import agent_for, end_wrap_up, live_status, set_presence
+from .models import (
+    STATUS_LABELS, Agent, AgentState, EntryStatus, Offer, OfferStatus, Presence, Queue, QueueEntry, QueueMember,
+)
+from .queues import OVERFLOW_KINDS, MemberSetting, QueueSettings, delete_queue, save_queue, set_members
+from .routing import accept, decline
+
+TAGS = ("acd",)
+
+
+# --- models -------------------------------------------------------------------------------------
+
+class OfferOut(BaseModel):
+    id: int
+    kind: Literal["queue", "transfer"]
+    call_id: int
+    caller_number: str
+    caller_display: str
+    queue_id: int
+    queue_name: str
+    wait_seconds: int
+    offered_at: datetime
+    expires_at: datetime
+    from_agent_id: int | None
+
+
+class CurrentCallOut(BaseModel):
+    call_id: int
+    caller_number: str
+    caller_display: str
+    queue_id: int
+    queue_name: str
+    connected_at: datetime | None
+    on_hold: bool
+    hold_seconds: int
+    transfer_ringing_to: int | None
+
+
+class AgentMe(BaseModel):
+    user_id: int
+    display_name: str
+    presence: Literal["offline", "available", "away", "after_call_work"]
+    away_reason: str | None
+    state: Literal["idle", "ringing", "on_call", "wrap_up"]
+    status: str
+    status_label: str
+    status_since: datetime
+    wrap_up_until: datetime | None
+    offer: OfferOut | None
+    call: CurrentCallOut | None
+
+
+class OfferEnvelope(BaseModel):
+    offer: OfferOut | None
+
+
+class PresenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    presence: Literal["offline", "available", "away", "after_call_work"]
+    reason: str | None = Field(default=None, max_length=100)
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["agent", "queue", "number"]
+    agent_id: int | None = None
+    queue_id: int | None = None
+    number: str | None = Field(default=None, max_length=40)
+
+
+class TransferOut(BaseModel):
+    kind: Literal["agent", "queue", "number"]
+    status: Literal["ringing", "transferred"]
+    to: str
+
+
+class AgentSummary(BaseModel):
+    user_id: int
+    display_name: str
+    presence: str
+    status: str
+    status_label: str
+    status_since: datetime
+    away_reason: str | None
+
+
+class AgentList(BaseModel):
+    agents: list[AgentSummary]
+
+
+class QueueWaiting(BaseModel):
+    id: int
+    name: str
+    waiting: int
+    longest_wait_seconds: int
+    agents_logged_in: int
+    agents_available: int
+
+
+class QueueWaitingList(BaseModel):
+    queues: list[QueueWaiting]
+
+
+class Overflow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["hangup", "voicemail", "queue", "flow", "number"] = "hangup"
+    target: str | None = Field(default=None, max_length=100)
+
+
+class QueueFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: str = Field(default="longest_idle", max_length=64)
+    ring_timeout: int = 20
+    wrap_up_seconds: int = 30
+    escalation_seconds: int = 30
+    max_wait_seconds: int | None = None
+    max_length: int | None = None
+    overflow: Overflow = Overflow()
+    join_when_empty: bool = False
+    leave_when_empty: bool = True
+    max_no_answers: int = 3
+    service_level_seconds: int = 20
+    hold_audio: dict[str, Any] = {}
+    announce_seconds: int = 60
+    announce_position: bool = True
+    announce_wait: bool = True
+
+
+class QueueIn(QueueFields):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class QueuePatch(BaseModel):
+    """Only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    strategy: str | None = Field(default=None, max_length=64)
+    ring_timeout: int | None = None
+    wrap_up_seconds: int | None = None
+    escalation_seconds: int | None = None
+    max_wait_seconds: int | None = None
+    max_length: int | None = None
+    overflow: Overflow | None = None
+    join_when_empty: bool | None = None
+    leave_when_empty: bool | None = None
+    max_no_answers: int | None = None
+    service_level_seconds: int | None = None
+    hold_audio: dict[str, Any] | None = None
+    announce_seconds: int | None = None
+    announce_position: bool | None = None
+    announce_wait: bool | None = None
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: int
+    level: int = 1
+    position: int | None = None
+
+
+class MembersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    members: list[MemberIn] = Field(max_length=10000)
+
+
+class MemberOut(BaseModel):
+    user_id: int
+    display_name: str
+    level: int
+    position: int
+
+
+class QueueOut(QueueFields):
+    id: int
+    name: str
+    members: list[MemberOut]
+
+
+class QueueList(BaseModel):
+    queues: list[QueueOut]
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def _label(request, status: str) -> str:
+    return request.localizer.translate(STATUS_LABELS.get(status, status))
+
+
+def _offer_out(request, offer: Offer) -> OfferOut:
+    entry = offer.entry
+    call = request.db.get(Call, offer.call_id)
+    return OfferOut(
+        id=offer.id, kind=offer.kind, call_id=call.id, caller_number=call.from_number, caller_display=_display(call.from_number),
+        queue_id=entry.queue_id, queue_name=entry.queue.name, wait_seconds=max(0, int((utcnow() - entry.entered_at).total_seconds())),
+        offered_at=offer.offered_at, expires_at=offer.expires_at, from_agent_id=offer.from_user_id,
+    )
+
+
+def _display(number: str) -> str:
+    try:
+        return format_domestic(number)
+    except Exception:  # an anonymous or foreign caller: show what the carrier gave
+        return number
+
+
+def _current_call(request, user: User) -> CurrentCallOut | None:
+    entry = request.db.scalar(
+        select(QueueEntry).where(QueueEntry.agent_user_id == user.id, QueueEntry.status == EntryStatus.connected).order_by(QueueEntry.id.desc())
+    )
+    if entry is None:
+        return None
+    call = request.db.get(Call, entry.call_id)
+    pending = request.db.scalar(select(Offer.user_id).where(Offer.entry_id == entry.id, Offer.status == OfferStatus.ringing))
+    return CurrentCallOut(
+        call_id=call.id, caller_number=call.from_number, caller_display=_display(call.from_number), queue_id=entry.queue_id,
+        queue_name=entry.queue.name, connected_at=entry.connected_at, on_hold=entry.on_hold, hold_seconds=entry.hold_seconds,
+        transfer_ringing_to=pending,
+    )
+
+
+def _ringing(request, user: User) -> Offer | None:
+    return request.db.scalar(select(Offer).where(Offer.user_id == user.id, Offer.status == OfferStatus.ringing))
+
+
+def _me(request, user: User | None = None) -> AgentMe:
+    user = user or request.identity
+    agent = agent_for(request, user.id)
+    status = live_status(agent)
+    offer = _ringing(request, user)
+    over = agent.state is AgentState.wrap_up and status != "wrap_up"  # ended by the clock, not yet written
+    return AgentMe(
+        user_id=user.id, display_name=user.display_name, presence=agent.presence.value, away_reason=agent.away_reason,
+        state="idle" if over else agent.state.value, status=status, status_label=_label(request, status),
+        status_since=agent.available_at if over else agent.status_since,
+        wrap_up_until=agent.available_at if status == "wrap_up" else None,
+        offer=_offer_out(request, offer) if offer else None, call=_current_call(request, user),
+    )
+
+
+def _softphone_user(request) -> User:
+    user = request.identity
+    if user.tenant_id is None:
+        raise UserError("not_an_agent", _("Operators do not take calls."), status=403)
+    return user
+
+
+# --- agent-facing API ---------------------------------------------------------------------------
+
+@api_view("api.acd.me", method="GET", summary="My presence, routing state, ringing offer and current call",
+          permission="softphone", response=AgentMe, tags=TAGS)
+def api_acd_me(request):
+    return _me(request, _softphone_user(request))
+
+
+@api_view("api.acd.presence", method="PUT", summary="Set my presence (available, away with a reason, after-call work, offline)",
+          permission="softphone", body=PresenceIn, response=AgentMe, tags=TAGS, errors=(409,))
+def api_acd_set_presence(request, body: PresenceIn):
+    user = _softphone_user(request)
+    set_presence(request, user, Presence(body.presence), reason=(body.reason or "").strip() or None)
+    return _me(request, user)
+
+
+@api_view("api.acd.offer", method="GET", summary="The call ringing for me (caller, queue, wait), if any",
+          permission="softphone", response=OfferEnvelope, tags=TAGS)
+def api_acd_offer(request):
+    offer = _ringing(request, _softphone_user(request))
+    return OfferEnvelope(offer=_offer_out(request, offer) if offer else None)
+
+
+@api_view("api.acd.offer_accept", method="POST", summary="Take the call ringing for me (then answer it on the phone)",
+          permission="softphone", response=AgentMe, tags=TAGS, errors=(409,))
+def api_acd_accept(request):
+    user = _softphone_user(request)
+    offer = _ringing(request, user)
+    if offer is None or accept(request, offer.id, joined=False, user_id=user.id) is None:
+        raise UserError("no_offer", _("No call is ringing for you (it may have been answered by someone else)."), status=409)
+    return _me(request, user)
+
+
+@api_view("api.acd.offer_decline", method="POST", summary="Refuse the call ringing for me (counts as not answered)",
+          permission="softphone", response=AgentMe, tags=TAGS, errors=(409,))
+def api_acd_decline(request):
+    user = _softphone_user(request)
+    offer = _ringing(request, user)
+    if offer is None or not decline(request, offer.id, user.id):
+        raise UserError("no_offer", _("No call is ringing for you (it may have been answered by someone else)."), status=409)
+    return _me(request, user)
+
+
+@api_view("api.acd.hold", method="POST", summary="Put my caller on hold (they hear the hold audio)",
+          permission="softphone", response=AgentMe, tags=TAGS, errors=(409, 502))
+def api_acd_hold(request):
+    user = _softphone_user(request)
+    control.hold(request, user, True)
+    return _me(request, user)
+
+
+@api_view("api.acd.resume", method="POST", summary="Take my caller back from hold",
+          permission="softphone", response=AgentMe, tags=TAGS, errors=(409, 502))
+def api_acd_resume(request):
+    user = _softphone_user(request)
+    control.hold(request, user, False)
+    return _me(request, user)
+
+
+@api_view("api.acd.hangup", method="POST", summary="End my call (or refuse the one ringing)",
+          permission="softphone", response=AgentMe, tags=TAGS, errors=(409,))
+def api_acd_hangup(request):
+    user = _softphone_user(request)
+    control.hang_up(request, user)
+    return _me(request, user)
+
+
+@api_view("api.acd.transfer", method="POST", summary="Transfer my call: to an agent (warm), a queue or an external number (blind)",
+          permission="softphone", body=TransferIn, response=TransferOut, tags=TAGS, errors=(409, 502))
+def api_acd_transfer(request, body: TransferIn):
+    user = _softphone_user(request)
+    if body.kind == "agent":
+        if body.agent_id is None:
+            raise UserError("agent_required", _("Choose the agent to transfer to."), field="agent_id", status=422)
+        control.transfer_to_agent(request, user, body.agent_id)
+        return TransferOut(kind="agent", status="ringing", to=str(body.agent_id))
+    if body.kind == "queue":
+        if body.queue_id is None:
+            raise UserError("queue_required", _("Choose the queue to transfer to."), field="queue_id", status=422)
+        control.transfer_to_queue(request, user, body.queue_id)
+        return TransferOut(kind="queue", status="transferred", to=str(body.queue_id))
+    if not (body.number or "").strip():
+        raise UserError("number_required", _("Enter the number to transfer to."), field="number", status=422)
+    e164 = control.transfer_to_number(request, user, body.number)
+    return TransferOut(kind="number", status="transferred", to=e164)
+
+
+@api_view("api.acd.transfer_cancel", method="POST", summary="Stop a warm transfer that is still ringing",
+          permission="softphone", response=AgentMe, tags=TAGS, errors=(409,))
+def api_acd_transfer_cancel(request):
+    user = _softphone_user(request)
+    control.cancel_transfer(request, user)
+    return _me(request, user)
+
+
+@api_view("api.acd.wrap_up_end", method="POST", summary="End my wrap-up now (ready for the next call)",
+          permission="softphone", response=AgentMe, tags=TAGS, errors=(409,))
+def api_acd_end_wrap_up(request):
+    user = _softphone_user(request)
+    end_wrap_up(request, user)
+    return _me(request, user)
+
+
+@api_view("api.acd.agents", method="GET", summary="The company's agents with their live status",
+          permission="softphone", response=AgentList, tags=TAGS)
+def api_acd_agents(request):
+    now = utcnow()
+    rows = request.db.execute(
+        select(User, Agent).outerjoin(Agent, Agent.user_id == User.id)
+        .where(User.is_active.is_(True), User.role != Role.operator).order_by(User.display_name, User.id)
+    ).all()
+    out = []
+    for user, agent in rows:
+        if agent is None:
+            out.append(AgentSummary(user_id=user.id, display_name=user.display_name, presence="offline", status="offline",
+                                    status_label=_label(request, "offline"), status_since=user.created_at, away_reason=None))
+            continue
+        status = live_status(agent, now)
+        out.append(AgentSummary(
+            user_id=user.id, display_name=user.display_name, presence=agent.presence.value, status=status,
+            status_label=_label(request, status), status_since=agent.status_since if status == agent.status else agent.available_at,
+            away_reason=agent.away_reason,
+        ))
+    return AgentList(agents=out)
+
+
+@api_view("api.acd.agent_presence", method="PUT", summary="Set an agent's presence (supervisors)",
+          permission="supervise", body=PresenceIn, response=AgentMe, tags=TAGS, errors=(404, 409))
+def api_acd_agent_presence(request, body: PresenceIn):
+    user = get_or_404(request, User, request.matchdict["id"])
+    set_presence(request, user, Presence(body.presence), reason=(body.reason or "").strip() or None, by=request.identity)
+    return _me(request, user)
+
+
+@api_view("api.acd.waiting", method="GET", summary="Calls waiting in each queue, longest wait and free agents",
+          permission="softphone", response=QueueWaitingList, tags=TAGS)
+def api_acd_waiting(request):
+    now = utcnow()
+    out = []
+    for queue in request.db.scalars(select(Queue).order_by(Queue.name)).all():
+        waiting, oldest = request.db.execute(
+            select(func.count(), func.min(QueueEntry.entered_at)).where(
+                QueueEntry.queue_id == queue.id, QueueEntry.status.in_((EntryStatus.waiting, EntryStatus.offered)))
+        ).one()
+        logged_in, available = request.db.execute(
+            select(
+                func.count(),
+                func.count().filter(
+                    (Agent.presence == Presence.available) & Agent.state.in_((AgentState.idle, AgentState.wrap_up)) & (Agent.available_at <= now)
+                ),
+            ).select_from(QueueMember).join(Agent, Agent.user_id == QueueMember.user_id)
+            .where(QueueMember.queue_id == queue.id, Agent.presence != Presence.offline)
+        ).one()
+        out.append(QueueWaiting(id=queue.id, name=queue.name, waiting=waiting,
+                                longest_wait_seconds=max(0, int((now - oldest).total_seconds())) if oldest else 0,
+                                agents_logged_in=logged_in, agents_available=available))
+    return QueueWaitingList(queues=out)
+
+
+# --- queues (admins; supervisors read) ----------------------------------------------------------
+
+def queue_out(queue: Queue) -> QueueOut:
+    overflow = queue.overflow or {"kind": "hangup"}
+    return QueueOut(
+        id=queue.id, name=queue.name, strategy=queue.strategy, ring_timeout=queue.ring_timeout, wrap_up_seconds=queue.wrap_up_seconds,
+        escalation_seconds=queue.escalation_seconds, max_wait_seconds=queue.max_wait_seconds, max_length=queue.max_length,
+        overflow=Overflow(kind=overflow.get("kind", "hangup"), target=overflow.get("target") or None),
+        join_when_empty=queue.join_when_empty, leave_when_empty=queue.leave_when_empty, max_no_answers=queue.max_no_answers,
+        service_level_seconds=queue.service_level_seconds, hold_audio=queue.hold_audio or {}, announce_seconds=queue.announce_seconds,
+        announce_position=queue.announce_position, announce_wait=queue.announce_wait,
+        members=[MemberOut(user_id=m.user_id, display_name=m.user.display_name, level=m.level, position=m.position) for m in queue.members],
+    )
+
+
+def _settings(data: dict) -> QueueSettings:
+    data = dict(data)
+    overflow = data.pop("overflow", None) or {}
+    settings = QueueSettings(**data)
+    settings.overflow = {k: v for k, v in dict(overflow).items() if v is not None}
+    return settings
+
+
+@api_view("api.acd.queues", method="GET", summary="The company's queues", permission="supervise", response=QueueList, tags=TAGS)
+def api_acd_queues(request):
+    return QueueList(queues=[queue_out(q) for q in request.db.scalars(select(Queue).order_by(Queue.name)).all()])
+
+
+@api_view("api.acd.queues", method="POST", summary="Create a queue", permission="manage", body=QueueIn, response=QueueOut,
+          status=201, tags=TAGS, errors=(409,))
+def api_acd_queue_create(request, body: QueueIn):
+    return queue_out(save_queue(request, _settings(body.model_dump())))
+
+
+@api_view("api.acd.queue", method="GET", summary="One queue", permission="supervise", response=QueueOut, tags=TAGS, errors=(404,))
+def api_acd_queue(request):
+    return queue_out(get_or_404(request, Queue, request.matchdict["id"]))
+
+
+@api_view("api.acd.queue", method="PATCH", summary="Change a queue's options", permission="manage", body=QueuePatch,
+          response=QueueOut, tags=TAGS, errors=(404, 409))
+def api_acd_queue_update(request, body: QueuePatch):
+    queue = get_or_404(request, Queue, request.matchdict["id"])
+    current = queue_out(queue).model_dump(exclude={"id", "members"})
+    current.update(body.model_dump(exclude_unset=True))
+    return queue_out(save_queue(request, _settings(current), queue=queue))
+
+
+@api_view("api.acd.queue", method="DELETE", summary="Delete a queue (refused while calls are in it)", permission="manage",
+          status=204, tags=TAGS, errors=(404, 409))
+def api_acd_queue_delete(request):
+    delete_queue(request, get_or_404(request, Queue, request.matchdict["id"]))
+
+
+@api_view("api.acd.queue_members", method="PUT", summary="Replace a queue's members (levels and order)", permission="manage",
+          body=MembersIn, response=QueueOut, tags=TAGS, errors=(404,))
+def api_acd_queue_members(request, body: MembersIn):
+    queue = get_or_404(request, Queue, request.matchdict["id"])
+    set_members(request, queue, [MemberSetting(m.user_id, m.level, m.position or 0) for m in body.members])
+    return queue_out(queue)
+
+
+# --- console ------------------------------------------------------------------------------------
+
+FORM_INTS = ("ring_timeout", "wrap_up_seconds", "escalation_seconds", "max_no_answers", "service_level_seconds", "announce_seconds")
+FORM_OPTIONAL_INTS = ("max_wait_seconds", "max_length")
+FORM_BOOLS = ("join_when_empty", "leave_when_empty", "announce_position", "announce_wait")
+
+
+def _form_settings(post) -> QueueSettings:
+    data: dict[str, Any] = {"name": post.get("name", ""), "strategy": post.get("strategy", "longest_idle")}
+    for key in FORM_INTS + FORM_OPTIONAL_INTS:
+        raw = post.get(key, "").strip()
+        if not raw and key in FORM_OPTIONAL_INTS:
+            data[key] = None
+            continue
+        try:
+            data[key] = int(raw)
+        except ValueError:
+            raise UserError("not_a_number", _("Enter a whole number."), field=key, status=422)
+    for key in FORM_BOOLS:
+        data[key] = post.get(key) == "1"
+    text = post.get("hold_text", "").strip()
+    data["hold_audio"] = {"text": text} if text else {}
+    settings = QueueSettings(**data)
+    settings.overflow = {"kind": post.get("overflow_kind", "hangup"), "target": post.get("overflow_target", "").strip()}
+    return settings
+
+
+def _page(request, *, queue=None, form=None, errors=None):
+    users = request.db.scalars(select(User).where(User.is_active.is_(True), User.role != Role.operator).order_by(User.display_name)).all()
+    return {
+        "queues": request.db.scalars(select(Queue).order_by(Queue.name)).all(),
+        "queue": queue,
+        "form": form or {},
+        "errors": errors or {},
+        "strategies": sorted(request.registry.ecti.routing_strategies.values(), key=lambda s: s.name),
+        "overflow_kinds": OVERFLOW_KINDS,
+        "users": users,
+    }
+
+
+def _form_of(queue: Queue | None) -> dict:
+    if queue is None:
+        return {}
+    out = queue_out(queue).model_dump()
+    out["overflow_kind"] = out["overflow"]["kind"]
+    out["overflow_target"] = out["overflow"]["target"] or ""
+    out["hold_text"] = (queue.hold_audio or {}).get("text", "")
+    return out
+
+
+@view_config(route_name="admin.queues", renderer="ecti:acd/templates/queues.jinja2", permission="manage", request_method="GET")
+def queues_page(request):
+    return _page(request)
+
+
+@view_config(route_name="admin.queues", renderer="ecti:acd/templates/queues.jinja2", permission="manage", request_method="POST")
+def queues_create(request):
+    try:
+        with request.db.begin_nested():
+            queue = save_queue(request, _form_settings(request.POST))
+    except UserError as err:
+        request.response.status_int = 422
+        return _page(request, form=dict(request.POST), errors={err.field or "": err.message})
+    request.session.flash(request.localizer.translate(_("The queue ${name} was created.", mapping={"name": queue.name})))
+    return HTTPSeeOther(request.route_url("admin.queue", id=queue.id))
+
+
+@view_config(route_name="admin.queue", renderer="ecti:acd/templates/queue.jinja2", permission="manage", request_method="GET")
+def queue_page(request):
+    queue = get_or_404(request, Queue, request.matchdict["id"])
+    return _page(request, queue=queue, form=_form_of(queue))
+
+
+@view_config(route_name="admin.queue", renderer="ecti:acd/templates/queue.jinja2", permission="manage", request_method="POST")
+def queue_update(request):
+    queue = get_or_404(request, Queue, request.matchdict["id"])
+    action = request.POST.get("action", "save")
+    try:
+        with request.db.begin_nested():
+            if action == "delete":
+                name = queue.name
+                delete_queue(request, queue)
+                request.session.flash(request.localizer.translate(_("The queue ${name} was deleted.", mapping={"name": name})))
+                return HTTPSeeOther(request.route_url("admin.queues"))
+            if action == "members":
+                members = []
+                for user_id in request.POST.getall("member"):
+                    try:
+                        level = int(request.POST.get(f"level_{user_id}", "1") or 1)
+                        members.append(MemberSetting(int(user_id), level, 0))
+                    except ValueError:
+                        raise UserError("bad_level", _("A level is between 1 and 9."), field="members", status=422)
+                set_members(request, queue, members)
+            else:
+                save_queue(request, _form_settings(request.POST), queue=queue)
+    except UserError as err:
+        request.response.status_int = 422 if err.status != 409 else 409
+        request.db.refresh(queue)
+        form = dict(request.POST) if action == "save" else _form_of(queue)
+        return _page(request, queue=queue, form=form, errors={err.field or "": err.message})
+    request.session.flash(request.localizer.translate(_("The queue ${name} was saved.", mapping={"name": queue.name})))
+    return HTTPSeeOther(request.route_url("admin.queue", id=queue.id))
+
+
+def includeme(config):
+    config.add_route("admin.queues", "/admin/queues")
+    config.add_route("admin.queue", "/admin/queues/{id:\\d+}")
+    prefix = f"{API_PREFIX}/acd"
+    config.add_route("api.acd.me", f"{prefix}/me")
+    config.add_route("api.acd.presence", f"{prefix}/me/presence")
+    config.add_route("api.acd.offer", f"{prefix}/me/offer")
+    config.add_route("api.acd.offer_accept", f"{prefix}/me/offer/accept")
+    config.add_route("api.acd.offer_decline", f"{prefix}/me/offer/decline")
+    config.add_route("api.acd.hold", f"{prefix}/me/call/hold")
+    config.add_route("api.acd.resume", f"{prefix}/me/call/resume")
+    config.add_route("api.acd.hangup", f"{prefix}/me/call/hangup")
+    config.add_route("api.acd.transfer", f"{prefix}/me/call/transfer")
+    config.add_route("api.acd.transfer_cancel", f"{prefix}/me/call/transfer/cancel")
+    config.add_route("api.acd.wrap_up_end", f"{prefix}/me/wrap-up/end")
+    config.add_route("api.acd.agents", f"{prefix}/agents")
+    config.add_route("api.acd.agent_presence", f"{prefix}/agents/{{id:\\d+}}/presence")
+    config.add_route("api.acd.waiting", f"{prefix}/waiting")
+    config.add_route("api.acd.queues", f"{prefix}/queues")
+    config.add_route("api.acd.queue", f"{prefix}/queues/{{id:\\d+}}")
+    config.add_route("api.acd.queue_members", f"{prefix}/queues/{{id:\\d+}}/members")
+    config.add_console_nav("admin.queues", _("Queues"), permission="manage", order=30)

@@ -1,0 +1,43 @@
+"""The IVR: call flows, business hours and holidays, voicemail boxes (issue 4, F-IVR-2..7).
+
+``includeme`` makes the flow engine the inbound entry of every number (a number without a flow
+still hears "not set up yet"), registers the ``ivr.resume`` continuation, the reference kinds
+node settings may name (``config.add_ivr_reference``: schedules, voicemail boxes, ACD queues), the console pages
+and the JSON API; ``ivr.node`` lets a queue overflow into a flow. Node types themselves come from the ``ecti_ivr_node_types`` hook; the bundled
+ones are registered by :mod:`ecti.builtin_plugins` like any plugin's.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..i18n import _
+from ..voice import INBOUND_ENTRY
+from .engine import NODE_ENTRY, RESUME, inbound_entry, node_entry, resume
+from .models import Schedule, VoicemailBox
+from .validation import add_ivr_reference
+
+
+def schedule_choices(session) -> dict[int, str]:
+    return dict(session.execute(select(Schedule.id, Schedule.name).order_by(Schedule.name)).all())
+
+
+def queue_choices(session) -> dict[int, str]:
+    from ..acd.models import Queue
+
+    return dict(session.execute(select(Queue.id, Queue.name).order_by(Queue.name)).all())
+
+
+def box_choices(session) -> dict[int, str]:
+    return dict(session.execute(select(VoicemailBox.id, VoicemailBox.name).order_by(VoicemailBox.name)).all())
+
+
+def includeme(config):
+    config.add_directive("add_ivr_reference", add_ivr_reference)
+    config.add_call_handler(INBOUND_ENTRY, inbound_entry)
+    config.add_call_handler(RESUME, resume)
+    config.add_call_handler(NODE_ENTRY, node_entry)
+    config.add_ivr_reference("schedule", _("schedule"), schedule_choices)
+    config.add_ivr_reference("voicemail_box", _("voicemail box"), box_choices)
+    config.add_ivr_reference("queue", _("Queue"), queue_choices)
+    config.include(".config_sections")
+    config.include(".views")
