@@ -9,6 +9,7 @@ CORE_MODEL_MODULES = (
     "ecti.tenancy.models",
     "ecti.telephony.models",
     "ecti.calls.models",
+    "ecti.prompts.models",
 )
 
 

@@ -32,6 +32,11 @@ def test_every_documented_operation_answers_as_documented(api, login, make_tenan
     api.get(f"/api/v1/numbers/{numbers[0]['id']}")
     not_provisioned = api.post("/api/v1/softphone/token", headers=headers)
     assert not_provisioned.json["error"]["code"] == "carrier_not_provisioned"
+    prompt = api.post("/api/v1/prompts", json={"text": "お電話ありがとうございます。", "provider": "twilio"}, headers=headers).json
+    api.get("/api/v1/prompts"), api.get(f"/api/v1/prompts/{prompt['id']}"), api.get("/api/v1/prompts/providers")
+    api.patch(f"/api/v1/prompts/{prompt['id']}", json={"emotion": "joy"}, headers=headers)
+    api.post("/api/v1/prompts/audio", json={"filename": "a.wav", "content_base64": "AAAA"}, headers=headers)  # refused: not audio
+    api.delete(f"/api/v1/prompts/{prompt['id']}", headers=headers)
     documented = {
         (method.upper(), path) for path, ops in api.checker.document["paths"].items() for method in ops
     }
