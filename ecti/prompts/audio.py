@@ -82,7 +82,8 @@ class AudioInfo:
 
 
 def _refuse(code: str, message, **mapping) -> UserError:
-    return UserError(code, _(message, mapping=mapping) if mapping else _(message), field="file", status=422)
+    """A refusal of the uploaded file; ``mapping`` fills the message's ``${placeholders}``."""
+    return UserError(code, _(message, mapping=mapping) if mapping else message, field="file", status=422)
 
 
 def identify_audio(data: bytes, filename: str = "", claimed_type: str = "") -> AudioInfo:
@@ -92,21 +93,21 @@ def identify_audio(data: bytes, filename: str = "", claimed_type: str = "") -> A
     compared with the content, so a mislabelled file is refused with both names in the message.
     """
     if not data:
-        raise _refuse("audio_empty", "The file is empty.")
+        raise _refuse("audio_empty", _("The file is empty."))
     if len(data) >= MAX_UPLOAD_BYTES:
         raise _refuse(
-            "audio_too_large", "The file is ${size} MB; audio files must be under 30 MB. Shorten it or save it as μ-law 8 kHz, which is much smaller.",
+            "audio_too_large", _("The file is ${size} MB; audio files must be under 30 MB. Shorten it or save it as μ-law 8 kHz, which is much smaller."),
             size=f"{len(data) / 1024 / 1024:.1f}",
         )
     info = _detect(data, filename, claimed_type)
     for claim, family in _claims(filename, claimed_type):
         if family != info.family:
             raise _refuse(
-                "audio_mislabelled", "“${claim}” says ${claimed} but the file contains ${actual} audio. Rename it or export it again in the format its name says.",
+                "audio_mislabelled", _("“${claim}” says ${claimed} but the file contains ${actual} audio. Rename it or export it again in the format its name says."),
                 claim=claim, claimed=FAMILY_NAMES[family], actual=FAMILY_NAMES[info.family],
             )
     if info.duration_ms <= 0:
-        raise _refuse("audio_silent", "The file contains no audio (its length is 0 seconds).")
+        raise _refuse("audio_silent", _("The file contains no audio (its length is 0 seconds)."))
     return info
 
 
@@ -137,29 +138,27 @@ def _detect(data: bytes, filename: str, claimed_type: str) -> AudioInfo:
     other = _other_format(head)
     if other is not None:
         raise _refuse(
-            "audio_unsupported_type", "This file is ${kind}, not audio the carrier can play. Upload MP3, WAV, AIFF, GSM or μ-law (8 kHz μ-law WAV is recommended).",
+            "audio_unsupported_type", _("This is a ${kind} file, not audio the carrier can play. Upload MP3, WAV, AIFF, GSM or μ-law (8 kHz μ-law WAV is recommended)."),
             kind=other,
         )
     if any(family == "ulaw" for _claim, family in _claims(filename, claimed_type)) and not _is_text(data):
         return AudioInfo("audio/ulaw", "ulaw", "mulaw", 8000, 1, len(data) // 8, 0, len(data), data)
     raise _refuse(
-        "audio_unrecognised", "The content of this file is not audio of an accepted type (MP3, WAV, AIFF, GSM or μ-law), whatever its name says. Export it again from your audio editor.",
+        "audio_unrecognised", _("The content of this file is not audio of an accepted type (MP3, WAV, AIFF, GSM or μ-law), whatever its name says. Export it again from your audio editor."),
     )
 
 
 def _other_format(head: bytes) -> str | None:
     """Name files people upload by mistake, so the message says what the file really is."""
     signatures = (
-        (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-        (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive or Office document"),
-        (b"OggS", "Ogg audio"), (b"fLaC", "FLAC audio"), (b"\x1aE\xdf\xa3", "WebM/Matroska media"),
-        (b"caff", "Core Audio (CAF) audio"), (b"#!AMR", "AMR audio"),
+        (b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"%PDF", "PDF"), (b"PK\x03\x04", "ZIP/Office"),
+        (b"OggS", "Ogg"), (b"fLaC", "FLAC"), (b"\x1aE\xdf\xa3", "WebM/Matroska"), (b"caff", "CAF"), (b"#!AMR", "AMR"),
     )
     for magic, name in signatures:
         if head.startswith(magic):
             return name
     if head[4:8] == b"ftyp":
-        return "MP4/M4A media"
+        return "MP4/M4A"
     return None
 
 
@@ -194,7 +193,7 @@ def _wav(data: bytes) -> AudioInfo:
     for chunk_id, offset, size in _chunks(data, 12, False):
         if chunk_id == b"fmt ":
             if size < 16 or offset + size > len(data):
-                raise _refuse("audio_corrupt", "The WAV file is damaged: its format header is incomplete.")
+                raise _refuse("audio_corrupt", _("The WAV file is damaged: its format header is incomplete."))
             fmt = struct.unpack_from("<HHIIHH", data, offset)
             if fmt[0] == 0xFFFE and size >= 40:  # WAVE_FORMAT_EXTENSIBLE: the codec is in the sub-format
                 fmt = (struct.unpack_from("<H", data, offset + 24)[0],) + fmt[1:]
@@ -202,17 +201,17 @@ def _wav(data: bytes) -> AudioInfo:
             fact_samples = struct.unpack_from("<I", data, offset)[0]
         elif chunk_id == b"data":
             if fmt is None:
-                raise _refuse("audio_corrupt", "The WAV file is damaged: its audio comes before its format header.")
+                raise _refuse("audio_corrupt", _("The WAV file is damaged: its audio comes before its format header."))
             available = len(data) - offset
             if size > available:
                 raise _refuse(
-                    "audio_truncated", "The WAV file is cut short: it announces ${expected} bytes of audio but holds ${actual}. Upload the complete file.",
+                    "audio_truncated", _("The WAV file is cut short: it announces ${expected} bytes of audio but holds ${actual}. Upload the complete file."),
                     expected=size, actual=available,
                 )
             return _wav_info(data, fmt, fact_samples, offset, size)
     if fmt is None:
-        raise _refuse("audio_corrupt", "The WAV file is damaged: it has no format header.")
-    raise _refuse("audio_corrupt", "The WAV file is damaged: it has no audio data.")
+        raise _refuse("audio_corrupt", _("The WAV file is damaged: it has no format header."))
+    raise _refuse("audio_corrupt", _("The WAV file is damaged: it has no audio data."))
 
 
 def _wav_info(data: bytes, fmt, fact_samples, offset: int, size: int) -> AudioInfo:
@@ -220,7 +219,7 @@ def _wav_info(data: bytes, fmt, fact_samples, offset: int, size: int) -> AudioIn
     kind = _WAV_CODECS.get(tag)
     if kind is None:
         raise _refuse(
-            "audio_codec_unsupported", "This WAV file is encoded as ${codec}, which the carrier cannot play. Save it as PCM or μ-law WAV.",
+            "audio_codec_unsupported", _("This WAV file is encoded as ${codec}, which the carrier cannot play. Save it as PCM or μ-law WAV."),
             codec=_WAV_CODEC_NAMES.get(tag, f"0x{tag:04x}"),
         )
     _check_stream(channels, rate)
@@ -233,12 +232,12 @@ def _wav_info(data: bytes, fmt, fact_samples, offset: int, size: int) -> AudioIn
     elif kind == "gsm":
         codec = "gsm"
     else:
-        raise _refuse("audio_corrupt", "The WAV file is damaged: ${bits}-bit samples do not fit its codec.", bits=bits)
+        raise _refuse("audio_corrupt", _("The WAV file is damaged: ${bits}-bit samples do not fit its codec."), bits=bits)
     if codec == "gsm":
         samples = fact_samples if fact_samples else size // 65 * 320
     else:
         if block_align != channels * bits // 8:
-            raise _refuse("audio_corrupt", "The WAV file is damaged: its block size does not match its channels and sample size.")
+            raise _refuse("audio_corrupt", _("The WAV file is damaged: its block size does not match its channels and sample size."))
         samples = size // block_align
     return AudioInfo("audio/wav", "wav", codec, rate, channels, samples * 1000 // rate, offset, size, data)
 
@@ -246,7 +245,7 @@ def _wav_info(data: bytes, fmt, fact_samples, offset: int, size: int) -> AudioIn
 def _check_stream(channels: int, rate: int) -> None:
     if not 1 <= channels <= 8 or not 1000 <= rate <= 192000:
         raise _refuse(
-            "audio_corrupt", "The file is damaged: ${channels} channels at ${rate} Hz is not a real recording.", channels=channels, rate=rate,
+            "audio_corrupt", _("The file is damaged: ${channels} channels at ${rate} Hz is not a real recording."), channels=channels, rate=rate,
         )
 
 
@@ -272,32 +271,32 @@ def _aiff(data: bytes) -> AudioInfo:
     for chunk_id, offset, size in _chunks(data, 12, True):
         if chunk_id == b"COMM":
             if size < 18 or offset + 18 > len(data):
-                raise _refuse("audio_corrupt", "The AIFF file is damaged: its format header is incomplete.")
+                raise _refuse("audio_corrupt", _("The AIFF file is damaged: its format header is incomplete."))
             channels, frames, bits = struct.unpack_from(">hIh", data, offset)
             rate = _extended(data[offset + 8:offset + 18])
             compression = data[offset + 18:offset + 22] if aifc and size >= 22 else b"NONE"
             comm = (channels, frames, bits, rate, compression)
         elif chunk_id == b"SSND":
             if offset + 8 > len(data):
-                raise _refuse("audio_corrupt", "The AIFF file is damaged: its sound data header is incomplete.")
+                raise _refuse("audio_corrupt", _("The AIFF file is damaged: its sound data header is incomplete."))
             start = offset + 8 + struct.unpack_from(">I", data, offset)[0]
             sound = (start, min(offset + size, len(data)) - start)
     if comm is None:
-        raise _refuse("audio_corrupt", "The AIFF file is damaged: it has no format header.")
+        raise _refuse("audio_corrupt", _("The AIFF file is damaged: it has no format header."))
     if sound is None:
-        raise _refuse("audio_corrupt", "The AIFF file is damaged: it has no sound data.")
+        raise _refuse("audio_corrupt", _("The AIFF file is damaged: it has no sound data."))
     channels, frames, bits, rate, compression = comm
     rate_int = int(round(rate)) if math.isfinite(rate) else 0
     _check_stream(channels, rate_int)
     kind = _AIFC_CODECS.get(compression)
     if kind is None:
         raise _refuse(
-            "audio_codec_unsupported", "This AIFF-C file is compressed as “${codec}”, which the carrier cannot play. Save it as uncompressed AIFF or μ-law.",
+            "audio_codec_unsupported", _("This AIFF-C file is compressed as “${codec}”, which the carrier cannot play. Save it as uncompressed AIFF or μ-law."),
             codec=compression.decode("latin-1").strip(),
         )
     if kind in ("pcm_be", "pcm_le"):
         if bits not in (8, 16, 24, 32):
-            raise _refuse("audio_corrupt", "The file is damaged: ${bits}-bit samples do not fit its codec.", bits=bits)
+            raise _refuse("audio_corrupt", _("The file is damaged: ${bits}-bit samples do not fit its codec."), bits=bits)
         codec = "pcm_s8" if bits == 8 else f"pcm_s{bits}{kind[-2:]}"
         needed = frames * channels * (bits // 8)
     elif kind == "gsm":
@@ -308,7 +307,7 @@ def _aiff(data: bytes) -> AudioInfo:
     start, length = sound
     if length < needed:
         raise _refuse(
-            "audio_truncated", "The AIFF file is cut short: it announces ${expected} bytes of audio but holds ${actual}. Upload the complete file.",
+            "audio_truncated", _("The AIFF file is cut short: it announces ${expected} bytes of audio but holds ${actual}. Upload the complete file."),
             expected=needed, actual=max(length, 0),
         )
     content_type, extension = ("audio/x-aifc", "aifc") if aifc else ("audio/aiff", "aiff")
@@ -319,18 +318,18 @@ def _aiff(data: bytes) -> AudioInfo:
 
 def _au(data: bytes) -> AudioInfo:
     if len(data) < 24:
-        raise _refuse("audio_corrupt", "The .au file is damaged: its header is incomplete.")
+        raise _refuse("audio_corrupt", _("The .au file is damaged: its header is incomplete."))
     header_size, size, encoding, rate, channels = struct.unpack_from(">IIIII", data, 4)
     if encoding != 1:
-        raise _refuse("audio_codec_unsupported", "This .au file is not μ-law audio. Save it as μ-law (8 kHz, mono) or as WAV.")
+        raise _refuse("audio_codec_unsupported", _("This .au file is not μ-law audio. Save it as μ-law (8 kHz, mono) or as WAV."))
     if rate != 8000 or channels != 1:
         raise _refuse(
-            "audio_ulaw_rate", "μ-law audio must be 8000 Hz mono; this file is ${rate} Hz with ${channels} channels. Save it as WAV instead.",
+            "audio_ulaw_rate", _("μ-law audio must be 8000 Hz mono; this file is ${rate} Hz with ${channels} channels. Save it as WAV instead."),
             rate=rate, channels=channels,
         )
     samples = data[header_size:] if size == 0xFFFFFFFF else data[header_size:header_size + size]
     if header_size < 24 or (size != 0xFFFFFFFF and len(samples) < size):
-        raise _refuse("audio_truncated", "The .au file is cut short. Upload the complete file.")
+        raise _refuse("audio_truncated", _("The .au file is cut short. Upload the complete file."))
     return AudioInfo("audio/ulaw", "ulaw", "mulaw", 8000, 1, len(samples) // 8, 0, len(samples), samples)
 
 
@@ -375,18 +374,18 @@ def _mp3(data: bytes) -> AudioInfo:
     offset = 0
     if data[:3] == b"ID3":
         if len(data) < 10:
-            raise _refuse("audio_corrupt", "The MP3 file is damaged: its tag header is incomplete.")
+            raise _refuse("audio_corrupt", _("The MP3 file is damaged: its tag header is incomplete."))
         tag_size = 0
         for byte in data[6:10]:
             tag_size = (tag_size << 7) | (byte & 0x7F)
         offset = 10 + tag_size + (10 if data[5] & 0x10 else 0)
     first = _mpeg_header(data, offset)
     if first is None:
-        raise _refuse("audio_corrupt", "The MP3 file is damaged: no audio frame follows its tag.")
+        raise _refuse("audio_corrupt", _("The MP3 file is damaged: no audio frame follows its tag."))
     layer, _length, _samples, rate, channels = first
     if layer != 3:
         raise _refuse(
-            "audio_codec_unsupported", "This is MPEG layer ${layer} audio, which the carrier cannot play. Export it as MP3 (layer III).", layer="I" * layer,
+            "audio_codec_unsupported", _("This is MPEG layer ${layer} audio, which the carrier cannot play. Export it as MP3 (layer III)."), layer="I" * layer,
         )
     frames = samples = 0
     start = offset
@@ -399,10 +398,10 @@ def _mp3(data: bytes) -> AudioInfo:
         samples += header[2]
         offset += header[1]
     if frames < 2:
-        raise _refuse("audio_corrupt", "The MP3 file is damaged: it holds less than two audio frames.")
+        raise _refuse("audio_corrupt", _("The MP3 file is damaged: it holds less than two audio frames."))
     if end - min(offset, end) > max(4096, (end - start) // 100):
         raise _refuse(
-            "audio_corrupt", "The MP3 file is damaged after ${seconds} seconds of audio. Export it again.",
+            "audio_corrupt", _("The MP3 file is damaged after ${seconds} seconds of audio. Export it again."),
             seconds=f"{samples / rate:.1f}",
         )
     return AudioInfo("audio/mpeg", "mp3", "mp3", rate, channels, samples * 1000 // rate, start, min(offset, end) - start, data)

@@ -63,9 +63,12 @@ def media(request):
     key = "/".join(request.matchdict["key"])
     try:
         check_key(key)
-        expires = int(request.GET.get("expires", ""))
     except ValueError:
         return HTTPNotFound()
+    try:
+        expires = int(request.GET.get("expires", ""))
+    except ValueError:
+        return HTTPForbidden()
     signature = request.GET.get("signature", "")
     if not hmac.compare_digest(signature.encode("ascii", "replace"), _signature(request.registry, key, expires).encode("ascii")):
         return HTTPForbidden()

@@ -84,7 +84,7 @@ def library_create(request):
     except UserError as err:
         request.response.status_int = 422
         return _library(request, form=form, errors={err.field or "": err.message})
-    request.session.flash(_("The prompt “${name}” was saved.", mapping={"name": prompt.name}))
+    request.session.flash(request.localizer.translate(_("The prompt “${name}” was saved.", mapping={"name": prompt.name})))
     return HTTPSeeOther(request.route_url("admin.prompts"))
 
 
@@ -104,7 +104,7 @@ def library_upload(request):
     except UserError as err:
         request.response.status_int = 422
         return _library(request, upload_errors={err.field or "": err.message}, form={"upload_name": request.POST.get("name", "")})
-    request.session.flash(_("The audio “${name}” was uploaded.", mapping={"name": prompt.name}))
+    request.session.flash(request.localizer.translate(_("The audio “${name}” was uploaded.", mapping={"name": prompt.name})))
     return HTTPSeeOther(request.route_url("admin.prompts"))
 
 
@@ -135,7 +135,7 @@ def prompt_update(request):
     except UserError as err:
         request.response.status_int = 422
         return _prompt_page(request, prompt, form=form, errors={err.field or "": err.message})
-    request.session.flash(_("The prompt “${name}” was saved.", mapping={"name": prompt.name}))
+    request.session.flash(request.localizer.translate(_("The prompt “${name}” was saved.", mapping={"name": prompt.name})))
     return HTTPSeeOther(request.route_url("admin.prompt", id=prompt.id))
 
 
@@ -146,9 +146,10 @@ def prompt_delete(request):
     try:
         delete_prompt(request, prompt)
     except UserError as err:
-        request.session.flash(err.message, "error")
+        # Flashes are stored as plain text in the session cookie: translate before storing.
+        request.session.flash(request.localizer.translate(err.message), "error")
         return HTTPSeeOther(request.route_url("admin.prompt", id=prompt.id))
-    request.session.flash(_("The prompt “${name}” was deleted.", mapping={"name": name}))
+    request.session.flash(request.localizer.translate(_("The prompt “${name}” was deleted.", mapping={"name": name})))
     return HTTPSeeOther(request.route_url("admin.prompts"))
 
 
