@@ -261,8 +261,7 @@ def uploaded_key(registry, prompt_id):
 
     from ecti.db import all_tenants, make_session_factory
 
-    session = make_session_factory(registry["ecti.engine"])()
-    with all_tenants(session):
+    with make_session_factory(registry["ecti.engine"])() as session, all_tenants(session):
         return session.scalar(select(Prompt.storage_key).where(Prompt.id == prompt_id))
 
 
