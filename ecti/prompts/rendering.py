@@ -174,6 +174,7 @@ def preview_audio(request, tenant, *, text: str, provider_name: str | None, sett
     check_settings(settings)
     provider = get_provider(request, provider_name)
     if provider_output(provider) == "carrier":
+        provider.validate(text, settings)  # the same refusals as saving, before the stand-in voice
         provider = next((p for p in request.registry.ecti.tts_providers.values() if provider_output(p) == "audio"), None)
         if provider is None:
             raise UserError(

@@ -167,6 +167,27 @@ def test_providers_list_voices_and_emotions(api, admin):
     assert [e["label"] for e in listing["emotions"]] == ["通常", "喜び", "悲しみ", "怒り"]
 
 
+def test_the_console_creates_previews_and_edits_synthetic_voice_prompts(webtest, login, make_tenant, make_user):
+    token = login(webtest, make_user(make_tenant(), role="admin"))
+    form = webtest.get("/admin/prompts").forms["new-prompt"]
+    assert form["provider"].value == "twilio"  # the tenant's carrier voice comes first
+    form["text"], form["voice"], form["emotion"] = GREETING, "Polly.Takumi", "joy"
+    listed = form.submit().follow()
+    assert f"音声ガイダンス「{GREETING}」を保存しました。" in listed.text
+    # A carrier voice is previewed by Open JTalk with the same settings, refused like saving.
+    heard = webtest.post("/admin/prompts/listen", {"csrf_token": token, "text": GREETING, "provider": "twilio", "speed": "1.2"})
+    assert heard.content_type == "audio/wav" and heard.body[:4] == b"RIFF"
+    refused = webtest.post("/admin/prompts/listen", {"csrf_token": token, "text": GREETING, "provider": "twilio", "intonation": "1.5"}, status=422)
+    assert refused.json["error"].startswith("Twilio の音声では抑揚を変えられません。")
+    edit_url = listed.html.select_one("table.prompts a")["href"]
+    form = webtest.get(edit_url).forms["edit-prompt"]
+    form["text"] = "あ" * 501
+    assert "文章が 501 文字あります。" in form.submit(status=422).text
+    form["text"] = "本日の営業は終了しました。"
+    form["emotion"] = "sadness"
+    assert "本日の営業は終了しました。" in form.submit().follow().text
+
+
 # --- on a call ---------------------------------------------------------------------------------
 
 def test_a_library_prompt_plays_from_a_signed_url_and_cache_hits_do_not_render(api, admin, render_count, call_request, webtest):
