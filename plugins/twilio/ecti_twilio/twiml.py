@@ -10,8 +10,7 @@ from ecti.voice import instructions as ins
 
 from .tts import prosody_attributes
 
-#: Japanese voices Twilio offers for <Say> (Amazon Polly and Google). The first is the default.
-JAPANESE_VOICES = ("Polly.Mizuki", "Polly.Takumi", "Polly.Kazuha", "Polly.Tomoko", "Google.ja-JP-Standard-A", "Google.ja-JP-Wavenet-B")
+#: The voice of a Say that names none; the Japanese voices on offer are ``tts.VOICES``.
 DEFAULT_VOICES = {"ja-JP": "Polly.Mizuki", "en-US": "Polly.Joanna"}
 
 
