@@ -101,15 +101,19 @@ class ACD:
         return response
 
     # what the database says
-    def agent_row(self, user) -> Agent:
+    def fresh(self) -> None:
+        self.db.rollback()  # a new snapshot (SQLite keeps a read transaction's)
         self.db.expire_all()
+
+    def agent_row(self, user) -> Agent:
+        self.fresh()
         return self.db.scalar(select(Agent).where(Agent.user_id == user.id))
 
     def state(self, user) -> AgentState:
         return self.agent_row(user).state
 
     def record(self, handle) -> Call:
-        self.db.expire_all()
+        self.fresh()
         return self.db.scalar(select(Call).where(Call.carrier_call_id == handle.sid))
 
     def events(self, handle, kind: EventKind | None = None) -> list[CallEvent]:
@@ -207,8 +211,8 @@ def test_round_robin_rings_the_member_after_the_last_one_offered(acd):
     acd.db.commit()
     acd.t.dial()
     assert [phone.ringing is not None for _, phone in users] == [False, True, False]
-    acd.db.expire_all()
-    assert acd.db.get(Queue, queue.id).cursor == 2
+    acd.db.rollback()
+    assert acd.db.scalar(select(Queue.cursor).where(Queue.id == queue.id)) == 2
     acd.no_errors()
 
 
