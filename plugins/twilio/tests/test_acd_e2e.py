@@ -363,8 +363,13 @@ def test_hold_plays_hold_audio_to_the_caller_and_resume_takes_them_back(acd):
     queue, a, phone_a, caller = connected_call(acd)
     before = len(caller.heard)
     acd.post(a, "/me/call/hold")
-    assert HOLD_TEXT in " ".join(h.get("text", "") for h in caller.heard[before:])
+    acd.sim.advance(30)
+    on_hold = [h.get("text") for h in caller.heard[before:]]
+    assert on_hold.count(HOLD_TEXT) >= 2  # the hold audio goes on while the caller is held
     acd.post(a, "/me/call/resume")
+    resumed = len(caller.heard)
+    acd.sim.advance(30)
+    assert caller.heard[resumed:] == []  # back with the agent: no more hold audio
     kinds = acd.kinds(caller)
     assert EventKind.held in kinds and EventKind.resumed in kinds
     assert caller.status == "in-progress" and phone_a.active is not None
@@ -430,4 +435,66 @@ def test_a_blind_transfer_to_an_external_number(acd):
     assert caller.status == "in-progress"
     [moved] = acd.events(caller, EventKind.transferred)
     assert (moved.data["to_kind"], moved.data["to"]) == ("number", EXTERNAL)
+    acd.no_errors()
+
+
+# --- more of what agents and callers do ---------------------------------------------------------
+
+
+def test_the_agent_hanging_up_the_phone_ends_the_call_and_starts_wrap_up(acd):
+    queue, a, phone_a, caller = connected_call(acd, wrap_up_seconds=30)
+    phone_a.hangup()
+    acd.sim.settle()
+    assert caller.status == "completed"
+    assert acd.state(a) is AgentState.wrap_up
+    [done] = acd.events(caller, EventKind.queue_completed)
+    assert done.data["by"] == "agent"
+    [entry] = acd.entries(caller)
+    assert (entry.status, entry.outcome) == (EntryStatus.ended, Outcome.completed)
+    acd.no_errors()
+
+
+def test_a_caller_who_hangs_up_while_the_agent_rings_stops_the_phone(acd):
+    queue = acd.queue()
+    a, phone_a = acd.agent(queue, "aoki")
+    caller = acd.t.dial()
+    assert phone_a.ringing is not None
+    caller.hangup()
+    acd.sim.settle()
+    assert phone_a.ringing is None and phone_a.active is None
+    assert acd.state(a) is AgentState.idle and acd.agent_row(a).missed_in_row == 0
+    kinds = acd.kinds(caller)
+    assert EventKind.offer_canceled in kinds and EventKind.abandoned in kinds
+    acd.no_errors()
+
+
+def test_declining_on_the_page_stops_the_phone_and_offers_the_next_agent(acd):
+    queue = acd.queue(strategy="linear")
+    a, phone_a = acd.agent(queue, "aoki", position=1)
+    b, phone_b = acd.agent(queue, "baba", position=2)
+    caller = acd.t.dial()
+    acd.post(a, "/me/offer/decline")
+    assert phone_a.ringing is None
+    assert phone_b.ringing is not None
+    phone_b.answer()
+    assert [e.data["agent"] for e in acd.events(caller, EventKind.connected)] == [b.id]
+    acd.no_errors()
+
+
+def test_with_nobody_signed_in_the_caller_overflows_to_another_queue(acd):
+    queue = acd.queue()
+    acd.agent(queue, "aoki", available=False)
+    backup = Queue(tenant_id=acd.tenant_id, name="バックアップ", overflow={}, hold_audio={}, wrap_up_seconds=0, escalation_seconds=0)
+    acd.db.add(backup)
+    acd.db.commit()
+    acd.db.rollback()
+    acd.db.get(Queue, queue.id).overflow = {"kind": "queue", "target": str(backup.id)}
+    acd.db.commit()
+    c, phone_c = acd.agent(backup, "chiba")
+    caller = acd.t.dial()
+    assert phone_c.ringing is not None
+    phone_c.answer()
+    assert caller.status == "in-progress" and acd.state(c) is AgentState.on_call
+    [overflowed] = acd.events(caller, EventKind.overflowed)
+    assert (overflowed.data["reason"], overflowed.data["target_kind"]) == ("no_agents", "queue")
     acd.no_errors()
