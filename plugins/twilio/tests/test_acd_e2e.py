@@ -14,12 +14,13 @@ from datetime import timedelta
 
 import pytest
 import webtest as wt
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ecti.acd.agents import set_presence
 from ecti.acd.models import Agent, AgentState, EntryStatus, Offer, OfferStatus, Outcome, Presence, Queue, QueueEntry, QueueMember
 from ecti.calls.models import Call, CallEvent, EventKind
 from ecti.jobs import in_transaction
+from ecti.models.meta import utcnow
 from ecti.tenancy.models import User
 from ecti.voice import HANDLERS_KEY, INBOUND_ENTRY, dispatch
 from ecti_twilio.testing import ACCOUNT_SID
@@ -140,8 +141,8 @@ class ACD:
     def end_pause(self, user) -> None:
         """ECTI's clock: the short pause after a missed offer is over."""
         self.db.rollback()
-        self.db.execute(update(Agent).where(Agent.user_id == user.id, Agent.available_at.is_not(None))
-                        .values(available_at=Agent.available_at - timedelta(seconds=3600)))
+        agent = self.db.scalar(select(Agent).where(Agent.user_id == user.id))
+        agent.available_at = utcnow() - timedelta(seconds=1)
         self.db.commit()
 
     def no_errors(self) -> None:
@@ -497,4 +498,46 @@ def test_with_nobody_signed_in_the_caller_overflows_to_another_queue(acd):
     assert caller.status == "in-progress" and acd.state(c) is AgentState.on_call
     [overflowed] = acd.events(caller, EventKind.overflowed)
     assert (overflowed.data["reason"], overflowed.data["target_kind"]) == ("no_agents", "queue")
+    acd.no_errors()
+
+
+def test_canceling_a_warm_transfer_stops_the_second_phone(acd):
+    queue, a, phone_a, caller = connected_call(acd)
+    b, phone_b = acd.agent(None, "baba")
+    acd.post(a, "/me/call/transfer", {"kind": "agent", "agent_id": b.id})
+    assert phone_b.ringing is not None
+    acd.post(a, "/me/call/transfer/cancel")
+    assert phone_b.ringing is None
+    assert phone_a.active is not None and caller.status == "in-progress"
+    assert acd.state(a) is AgentState.on_call and acd.state(b) is AgentState.idle
+    acd.no_errors()
+
+
+def test_when_the_last_agent_signs_off_waiting_callers_go_to_the_overflow(acd):
+    queue = acd.queue(leave_when_empty=True)
+    a, phone_a = acd.agent(queue, "aoki", available=False)
+    acd.presence(a, Presence.away)  # signed in, not taking calls: the caller may wait
+    caller = acd.t.dial()
+    assert caller.status == "in-progress"
+    acd.presence(a, Presence.offline)
+    assert caller.status == "completed"
+    assert "ただいま" in said(caller)
+    kinds = acd.kinds(caller)
+    assert EventKind.exit_empty in kinds and EventKind.overflowed in kinds
+    acd.no_errors()
+
+
+def test_an_agent_who_misses_too_many_calls_is_set_away(acd):
+    queue = acd.queue(max_no_answers=2, ring_timeout=20)
+    a, phone_a = acd.agent(queue, "aoki")
+    caller = acd.t.dial()
+    acd.sim.advance(21)
+    assert acd.agent_row(a).missed_in_row == 1 and phone_a.ringing is None
+    acd.end_pause(a)
+    acd.sim.advance(10)  # the caller's next wait round routes again
+    assert phone_a.ringing is not None
+    acd.sim.advance(21)
+    row = acd.agent_row(a)
+    assert (row.presence, row.away_reason) == (Presence.away, "no_answer")
+    assert caller.status == "in-progress"  # still waiting for somebody
     acd.no_errors()
