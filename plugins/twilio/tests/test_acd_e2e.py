@@ -541,3 +541,23 @@ def test_an_agent_who_misses_too_many_calls_is_set_away(acd):
     assert (row.presence, row.away_reason) == (Presence.away, "no_answer")
     assert caller.status == "in-progress"  # still waiting for somebody
     acd.no_errors()
+
+
+def test_the_reconciler_asks_twilio_about_a_caller_whose_hang_up_was_never_reported(acd):
+    from ecti.acd.jobs import reconcile
+
+    acd.queue(join_when_empty=True)
+    caller = acd.t.dial()
+    acd.sim.calls[caller.sid].status_callback = ""  # the completed callback is lost
+    caller.hangup()
+    acd.sim.settle()
+    [entry] = acd.entries(caller)
+    assert entry.status is EntryStatus.waiting  # ECTI still thinks the caller waits
+    acd.age(caller, 180)
+    repairs = reconcile(acd.t.registry, acd.tenant_id)
+    assert repairs == [f"{caller.sid}:completed"]
+    [entry] = acd.entries(caller)
+    assert (entry.status, entry.outcome) == (EntryStatus.ended, Outcome.abandoned)
+    kinds = acd.kinds(caller)
+    assert EventKind.reconciled in kinds and EventKind.abandoned in kinds
+    acd.no_errors()
