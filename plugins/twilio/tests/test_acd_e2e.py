@@ -561,3 +561,19 @@ def test_the_reconciler_asks_twilio_about_a_caller_whose_hang_up_was_never_repor
     kinds = acd.kinds(caller)
     assert EventKind.reconciled in kinds and EventKind.abandoned in kinds
     acd.no_errors()
+
+
+def test_a_warm_transfer_from_hold_takes_the_caller_off_hold_with_the_second_agent(acd):
+    queue, a, phone_a, caller = connected_call(acd)
+    b, phone_b = acd.agent(None, "baba")
+    acd.post(a, "/me/call/hold")
+    acd.post(a, "/me/call/transfer", {"kind": "agent", "agent_id": b.id})
+    phone_b.answer()
+    acd.sim.settle()
+    assert phone_a.active is None and phone_b.active is not None
+    after = len(caller.heard)
+    acd.sim.advance(30)
+    assert caller.heard[after:] == []  # no hold audio: talking with B
+    [entry] = acd.entries(caller)
+    assert entry.on_hold is False and entry.agent_user_id == b.id
+    acd.no_errors()
