@@ -577,3 +577,18 @@ def test_a_warm_transfer_from_hold_takes_the_caller_off_hold_with_the_second_age
     [entry] = acd.entries(caller)
     assert entry.on_hold is False and entry.agent_user_id == b.id
     acd.no_errors()
+
+
+def test_ring_all_one_agent_declining_leaves_the_other_ringing(acd):
+    queue = acd.queue(strategy="ring_all")
+    a, phone_a = acd.agent(queue, "aoki", position=1)
+    b, phone_b = acd.agent(queue, "baba", position=2)
+    caller = acd.t.dial()
+    phone_a.decline()
+    acd.sim.settle()
+    assert phone_a.ringing is None and phone_b.ringing is not None
+    [entry] = acd.entries(caller)
+    assert entry.status is EntryStatus.offered
+    phone_b.answer()
+    assert [e.data["agent"] for e in acd.events(caller, EventKind.connected)] == [b.id]
+    acd.no_errors()
