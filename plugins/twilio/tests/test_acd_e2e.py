@@ -592,3 +592,20 @@ def test_ring_all_one_agent_declining_leaves_the_other_ringing(acd):
     phone_b.answer()
     assert [e.data["agent"] for e in acd.events(caller, EventKind.connected)] == [b.id]
     acd.no_errors()
+
+
+def test_a_missed_call_keeps_its_place_ahead_of_later_callers(acd):
+    queue = acd.queue(ring_timeout=20)
+    a, phone_a = acd.agent(queue, "aoki")
+    first = acd.t.dial()
+    second = acd.t.dial(from_="+819033334444")
+    acd.sim.advance(21)  # aoki misses the first caller
+    assert acd.entries(first)[0].status is EntryStatus.waiting
+    acd.end_pause(a)
+    acd.sim.advance(10)  # the next wait round routes again
+    assert phone_a.ringing is not None
+    phone_a.answer()
+    assert [e.data["agent"] for e in acd.events(first, EventKind.connected)] == [a.id]
+    assert acd.events(second, EventKind.offered) == []
+    assert acd.entries(second)[0].status is EntryStatus.waiting
+    acd.no_errors()
