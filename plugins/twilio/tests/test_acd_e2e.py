@@ -164,6 +164,8 @@ def test_a_caller_waits_in_the_queue_hearing_hold_audio_and_the_announcement(acd
     assert "お待たせしております" in text or "お待ち" in text, text
     assert "1 番目" in text or "1番目" in text, text
     assert HOLD_TEXT in text
+    # once a round with a pause after it, not back to back (25 s: 3 rounds of 2 s + 10 s)
+    assert 2 <= caller.said().count(HOLD_TEXT) <= 3
     assert caller.status == "in-progress"
     [entry] = acd.entries(caller)
     assert entry.status is EntryStatus.waiting
