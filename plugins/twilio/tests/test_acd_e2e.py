@@ -27,6 +27,8 @@ from ecti_twilio.testing import ACCOUNT_SID
 
 HOLD_TEXT = "ただいま電話が混み合っております。"
 EXTERNAL = "+81312345678"  # 03-1234-5678
+#: One round of the caller's wait loop: the hold message (2 s) and the pause after it (10 s).
+ROUND = 13
 
 
 # --- set-up ---------------------------------------------------------------------------------------
@@ -293,7 +295,7 @@ def test_max_wait_sends_the_caller_to_the_overflow(acd):
     acd.queue(join_when_empty=True, max_wait_seconds=60, overflow={"kind": "number", "target": "03-1234-5678"})
     caller = acd.t.dial()
     acd.age(caller, 61)
-    acd.sim.advance(11)  # the next round of the wait loop sees the maximum passed
+    acd.sim.advance(ROUND)  # the next round of the wait loop sees the maximum passed
     assert phone.active is not None and phone.active.from_ == acd.t.number
     assert "おつなぎします" in said(caller) or "転送" in said(caller), said(caller)
     kinds = acd.kinds(caller)
@@ -536,7 +538,7 @@ def test_an_agent_who_misses_too_many_calls_is_set_away(acd):
     acd.sim.advance(21)
     assert acd.agent_row(a).missed_in_row == 1 and phone_a.ringing is None
     acd.end_pause(a)
-    acd.sim.advance(10)  # the caller's next wait round routes again
+    acd.sim.advance(ROUND)  # the caller's next wait round routes again
     assert phone_a.ringing is not None
     acd.sim.advance(21)
     row = acd.agent_row(a)
@@ -604,7 +606,7 @@ def test_a_missed_call_keeps_its_place_ahead_of_later_callers(acd):
     acd.sim.advance(21)  # aoki misses the first caller
     assert acd.entries(first)[0].status is EntryStatus.waiting
     acd.end_pause(a)
-    acd.sim.advance(10)  # the next wait round routes again
+    acd.sim.advance(ROUND)  # the next wait round routes again
     assert phone_a.ringing is not None
     phone_a.answer()
     assert [e.data["agent"] for e in acd.events(first, EventKind.connected)] == [a.id]
