@@ -27,8 +27,9 @@ from ecti_twilio.testing import ACCOUNT_SID
 
 HOLD_TEXT = "ただいま電話が混み合っております。"
 EXTERNAL = "+81312345678"  # 03-1234-5678
-#: One round of the caller's wait loop: the hold message (2 s) and the pause after it (10 s).
-ROUND = 13
+#: One round of the caller's wait loop, the longest (the first: greeting, position, estimate, hold
+#: message and the pause after it).
+ROUND = 20
 
 
 # --- set-up ---------------------------------------------------------------------------------------
