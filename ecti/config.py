@@ -45,6 +45,7 @@ SUBSYSTEMS = (
     ".operator",
     ".jobs",
     ".acd",
+    ".softphone",
 )
 
 
