@@ -343,6 +343,7 @@
     await Promise.all([refresh(), startDevice(), refreshSlow(), refreshLog().catch(() => {})]);
     root.setAttribute("aria-busy", "false");
     root.dataset.ready = "true";
+    window.ectiSoftphoneReadyAt = performance.now();  // read by benchmarks/softphone_ready.py
     setInterval(refresh, POLL_MS);
     setInterval(refreshSlow, SLOW_POLL_MS);
     setInterval(() => refreshLog().catch(() => {}), 15 * SLOW_POLL_MS);
