@@ -139,7 +139,44 @@ def test_outbound_refused_numbers_show_why_and_allowed_ones_use_the_chosen_calle
     wait_until(lambda: phone.active is not None)
     [leg] = [c for c in telephony.sim.calls.values() if c.to == "+81312345678" and not c.from_.startswith("client:")]
     assert leg.from_ == FREE_DIAL  # the chosen caller ID
+    mute = in_call.get_by_role("button", name="ミュート")
+    mute.click()
+    expect(mute).to_have_attribute("aria-pressed", "true")
+    in_call.get_by_role("button", name="キーパッド").click()
+    in_call.locator(".sp-call-keypad").get_by_role("button", name="5", exact=True).click()
+    wait_until(lambda: any(e["event"] == "dtmf" for c in telephony.sim.calls.values() if c.to == "+81312345678"
+                           for e in telephony.sim.call(c.sid).events))
     in_call.get_by_role("button", name="切る", exact=True).click()
     expect(in_call).to_be_hidden()
     expect(page.get_by_role("region", name="通話履歴").locator(".sp-log-item").first).to_contain_text("03-1234-5678")
     assert telephony.sim.errors == []
+
+
+def test_the_panel_fits_300_by_500_declines_a_call_sets_away_and_speaks_english(telephony, make_user, page, queue_for):
+    agent = make_user(telephony.tenant, role="agent")
+    queue_for(agent)
+    page.set_viewport_size({"width": 300, "height": 500})
+    sign_in(page, telephony.base_url, agent)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 300
+    go_available(page)
+    telephony.dial()
+    ringing = page.get_by_role("region", name="着信")
+    ringing.get_by_role("button", name="拒否").click()
+    expect(ringing).to_be_hidden()
+    [leg] = [c for c in telephony.sim.calls.values() if c.to == f"client:agent-{agent.id}"]
+    wait_until(lambda: telephony.sim.call(leg.sid).status in ("busy", "canceled", "completed"))
+
+    page.get_by_label("ステータスを変更").select_option("away")
+    page.get_by_label("離席の理由").select_option("昼食")
+    expect(page.locator(".sp-status")).to_have_text("離席中 (昼食)")
+
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Agent log")).to_be_visible()
+    expect(page.locator(".sp-status")).to_have_text("Away (昼食)")
+
+
+def test_the_browser_check_page(telephony, make_user, page):
+    sign_in(page, telephony.base_url, make_user(telephony.tenant, role="agent"))
+    page.goto(telephony.base_url + "/softphone/check")
+    expect(page.locator("[data-check=webrtc]")).to_have_text("OK")
+    expect(page.locator("[data-check=microphone]")).not_to_have_text("…")
