@@ -180,3 +180,23 @@ def test_the_browser_check_page(telephony, make_user, page):
     page.goto(telephony.base_url + "/softphone/check")
     expect(page.locator("[data-check=webrtc]")).to_have_text("OK")
     expect(page.locator("[data-check=microphone]")).not_to_have_text("…")
+
+
+def test_the_token_is_renewed_before_it_expires(telephony, make_user, page):
+    agent = make_user(telephony.tenant, role="agent")
+    issued = []
+
+    def short_lived(route):
+        response = route.fetch()
+        body = response.json()
+        issued.append(body["token"])
+        route.fulfill(response=response, json={**body, "ttl_seconds": 2})  # renewed after 1 s
+
+    page.route("**/api/v1/softphone/token", short_lived)
+    sign_in(page, telephony.base_url, agent)
+    for _ in range(100):  # route handlers run while Playwright waits
+        if len(issued) >= 2:
+            break
+        page.wait_for_timeout(100)
+    assert len(issued) >= 2
+    expect(page.locator(".sp-error")).to_be_empty()
