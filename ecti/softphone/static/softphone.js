@@ -50,7 +50,7 @@
     });
     const date = response.headers.get("Date");
     if (date) clockSkew = Date.parse(date) + 500 - Date.now();
-    const data = response.status === 204 ? null : await response.json();
+    const data = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) throw new Error((data && data.error && data.error.message) || String(response.status));
     return data;
   }
