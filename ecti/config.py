@@ -49,6 +49,7 @@ SUBSYSTEMS = (
     ".ivr",
     ".jobs",
     ".acd",
+    ".softphone",
 )
 
 

@@ -163,7 +163,9 @@ def includeme(config):
     config.registry["ecti.session_factory"] = make_session_factory(engine)
 
     def db(request):
-        # GET and HEAD only read (by HTTP's rules, which the views follow).
-        return tm_session(request.registry["ecti.session_factory"], request.tm, write=request.method not in ("GET", "HEAD"))
+        # Every request may write (state evaluated when read is settled on GETs too, e.g. an
+        # agent's wrap-up that has ended), so on SQLite each takes the write lock up front and
+        # waits its turn instead of failing with "database is locked". PostgreSQL ignores this.
+        return tm_session(request.registry["ecti.session_factory"], request.tm, write=True)
 
     config.add_request_method(db, "db", reify=True)
