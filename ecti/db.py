@@ -163,9 +163,8 @@ def includeme(config):
     config.registry["ecti.session_factory"] = make_session_factory(engine)
 
     def db(request):
-        # Every request may write (state evaluated when read is settled on GETs too, e.g. an
-        # agent's wrap-up that has ended), so on SQLite each takes the write lock up front and
-        # waits its turn instead of failing with "database is locked". PostgreSQL ignores this.
-        return tm_session(request.registry["ecti.session_factory"], request.tm, write=True)
+        # State-changing requests take SQLite's write lock up front (PostgreSQL ignores this);
+        # GET and HEAD stay deferred, so a long reader never blocks writers.
+        return tm_session(request.registry["ecti.session_factory"], request.tm, write=request.method not in ("GET", "HEAD"))
 
     config.add_request_method(db, "db", reify=True)
