@@ -17,7 +17,14 @@ run: install catalogs
 test: install catalogs browser
 	$(BIN)/python -m pytest
 
-install: $(INSTALL_STAMP)
+NODE_STAMP := node_modules/.installed
+
+install: $(INSTALL_STAMP) $(NODE_STAMP)
+
+# The softphone's browser assets (SLDS styles, the Twilio Voice JS SDK) come from npm; never committed.
+$(NODE_STAMP): package.json package-lock.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(INSTALL_STAMP): setup.cfg pyproject.toml $(wildcard plugins/*/setup.cfg)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,4 +53,4 @@ messages: install
 	$(BIN)/pybabel update -i ecti/locale/ecti.pot -d ecti/locale -D ecti --no-fuzzy-matching
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info node_modules

@@ -145,10 +145,20 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--database", help="SQLAlchemy URL (default: a new SQLite file)")
     args = parser.parse_args()
-    url = args.database or f"sqlite:///{os.path.join(tempfile.mkdtemp(), 'bench.sqlite')}"
-    prepare_database(url)
-    hello = measure("hello", url, "/hello", args.seconds, args.concurrency)
-    ecti = measure("ecti", url, "/twilio/voice/incoming", args.seconds, args.concurrency)
+    if args.database and args.database.startswith("postgresql"):
+        # A throw-away database next to the one named, like the test suite's.
+        from ecti.testing import _create_pg_database, _drop_pg_database
+
+        url = _create_pg_database(args.database)
+    else:
+        url = args.database or f"sqlite:///{os.path.join(tempfile.mkdtemp(), 'bench.sqlite')}"
+    try:
+        prepare_database(url)
+        hello = measure("hello", url, "/hello", args.seconds, args.concurrency)
+        ecti = measure("ecti", url, "/twilio/voice/incoming", args.seconds, args.concurrency)
+    finally:
+        if url.startswith("postgresql"):
+            _drop_pg_database(args.database, url)
     print(f"database: {url.split('://')[0]}   concurrency: {args.concurrency}   seconds: {args.seconds}")
     for name, r in (("hello-world view", hello), ("incoming-call webhook", ecti)):
         print(f"{name:24} {r['rate']:8.1f} req/s   p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms   ({r['count']} requests)")

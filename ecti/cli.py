@@ -44,6 +44,13 @@ class CommandContext:
         return make_engine(self.settings)
 
     @cached_property
+    def registry(self):
+        """The application's registry (plugins, node types…), for commands that need it."""
+        from .config import configure
+
+        return configure(dict(self.settings)).registry
+
+    @cached_property
     def secret_box(self):
         from .crypto import SecretBox
 

@@ -26,6 +26,7 @@ ENVIRONMENT = {
     "ECTI_ENCRYPTION_KEYS": "ecti.encryption_keys",
     "ECTI_PUBLIC_URL": "ecti.public_url",
     "ECTI_DISABLED_PLUGINS": "ecti.disabled_plugins",
+    "ECTI_MEDIA_DIR": "ecti.media_dir",
     "ECTI_TWILIO_API_BASE_URL": "ecti.twilio.api_base_url",
     "ECTI_SMTP_HOST": "mail.host",
     "ECTI_SMTP_PORT": "mail.port",
@@ -39,6 +40,7 @@ SUBSYSTEMS = (
     ".console",
     ".telephony",
     ".voice",
+    ".prompts",
     ".calls",
     ".messaging",
     ".audit",
@@ -48,6 +50,7 @@ SUBSYSTEMS = (
     ".ivr",
     ".jobs",
     ".acd",
+    ".softphone",
 )
 
 

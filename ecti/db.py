@@ -163,7 +163,8 @@ def includeme(config):
     config.registry["ecti.session_factory"] = make_session_factory(engine)
 
     def db(request):
-        # GET and HEAD only read (by HTTP's rules, which the views follow).
+        # State-changing requests take SQLite's write lock up front (PostgreSQL ignores this);
+        # GET and HEAD stay deferred, so a long reader never blocks writers.
         return tm_session(request.registry["ecti.session_factory"], request.tm, write=request.method not in ("GET", "HEAD"))
 
     config.add_request_method(db, "db", reify=True)

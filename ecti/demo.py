@@ -31,7 +31,63 @@ def seed_demo(session, ctx) -> list[tuple[str, str, str]]:
     for slug, email, name, role, password in DEMO_USERS:
         if find_user_by_email(session, email) is None:
             create_user(session, tenant=tenant if slug else None, email=email, display_name=name, role=role, password=password)
-    if session.scalar(select(PhoneNumber).where(PhoneNumber.e164 == DEMO_NUMBER)) is None:
-        session.add(PhoneNumber(tenant_id=tenant.id, e164=DEMO_NUMBER, label="代表番号", voice_capable=True))
+    number = session.scalar(select(PhoneNumber).where(PhoneNumber.e164 == DEMO_NUMBER))
+    if number is None:
+        number = PhoneNumber(tenant_id=tenant.id, e164=DEMO_NUMBER, label="代表番号", voice_capable=True, managed=True)
+        session.add(number)
+    session.flush()
+    if number.flow_id is None:
+        number.flow_id = _seed_flow(session, ctx, tenant).id
     session.flush()
     return [(email, password, role.value) for _slug, email, _name, role, password in DEMO_USERS]
+
+
+DEMO_FLOW = {
+    "name": "代表フロー",
+    "start": "welcome",
+    "nodes": [
+        {"id": "welcome", "type": "announcement", "settings": {"prompt": {"text": "お電話ありがとうございます。デモ株式会社です。"}}, "next": {"next": "menu"}},
+        {
+            "id": "menu", "type": "menu",
+            "settings": {
+                "prompt": {"text": "サポートは1を、伝言は2を押してください。"}, "digits": ["1", "2"],
+                "invalid_prompt": {"text": "番号が正しくありません。"}, "no_input_prompt": {"text": "番号が押されませんでした。"}, "retries": 2,
+            },
+            "next": {"1": "support", "2": "message", "fallback": "message"},
+        },
+        {"id": "support", "type": "queue", "settings": {"queue": "$queue"}, "next": {"fallback": "message"}},
+        {"id": "message", "type": "voicemail", "settings": {"box": "$box", "greeting": {"text": "発信音のあとにメッセージをどうぞ。"}}},
+    ],
+}
+
+
+def _seed_flow(session, ctx, tenant):
+    """A queue with the demo agents, a voicemail box and the main number's flow."""
+    import copy
+
+    from .acd.models import Queue, QueueMember
+    from .db import set_tenant_scope
+    from .ivr.models import VoicemailBox
+    from .ivr.services import save_flow
+    from .tenancy.models import User
+
+    queue = Queue(tenant_id=tenant.id, name="サポート")
+    box = VoicemailBox(tenant_id=tenant.id, name="代表")
+    session.add_all([queue, box])
+    session.flush()
+    agents = session.scalars(select(User).where(User.tenant_id == tenant.id, User.role == Role.agent).order_by(User.id))
+    session.add_all(QueueMember(tenant_id=tenant.id, queue_id=queue.id, user_id=a.id, position=i) for i, a in enumerate(agents))
+    doc = copy.deepcopy(DEMO_FLOW)
+    for node in doc["nodes"]:
+        for key, value in list(node["settings"].items()):
+            if value == "$queue":
+                node["settings"][key] = queue.id
+            elif value == "$box":
+                node["settings"][key] = box.id
+    set_tenant_scope(session, tenant.id)  # the flow's references are checked within the tenant
+    try:
+        return save_flow(session, ctx.registry, doc)
+    finally:
+        from .db import ALL_TENANTS, SCOPE_KEY
+
+        session.info[SCOPE_KEY] = ALL_TENANTS

@@ -40,13 +40,13 @@ class RoutingStrategy(Protocol):
 
 @dataclass(frozen=True)
 class VoiceSettings:
-    """How a prompt is spoken (F-IVR-6)."""
+    """How a prompt is spoken (F-IVR-6); ranges and emotion presets: :mod:`ecti.prompts.voice`."""
 
-    voice: str = ""
-    speed: float = 1.0
-    pitch: float = 0.0
-    intonation: float = 1.0
-    volume: float = 0.0
+    voice: str = ""  # the provider's voice name; "" for its default voice
+    speed: float = 1.0  # × the natural rate
+    pitch: float = 0.0  # semitones
+    intonation: float = 1.0  # × the natural pitch movement (抑揚)
+    volume: float = 0.0  # dB
     emotion: str = "normal"  # normal, joy, sadness, anger
 
 
@@ -54,12 +54,18 @@ class VoiceSettings:
 class TTSProvider(Protocol):
     name: str
     label: Any
+    #: ``"carrier"``: ``render`` returns a ``Say`` the carrier speaks; ``"audio"``: audio bytes
+    #: ECTI caches and plays from a signed URL.
+    output: str
+    #: ``(voice name, label)`` pairs; the first is the default voice.
+    voices: Sequence[tuple[str, Any]]
 
     def validate(self, text: str, settings: VoiceSettings) -> None:
         """Raise :class:`ecti.errors.UserError` when this text or these settings cannot be spoken."""
 
     def render(self, text: str, settings: VoiceSettings) -> Any:
-        """Return what the carrier plays: spoken text (for ``<Say>``) or audio bytes."""
+        """Return what the carrier plays: a :class:`ecti.voice.instructions.Say` (or plain
+        text) for ``output == "carrier"``, the bytes of an audio file for ``"audio"``."""
 
 
 @dataclass(frozen=True)

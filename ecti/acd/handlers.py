@@ -33,7 +33,7 @@ from ..telephony.numbering import NumberError, check_outbound
 from ..tenancy.models import Tenant
 from ..voice import HANDLERS_KEY, dispatch
 from ..voice.calls import say
-from ..voice.instructions import CallInput, Conference, Continuation, Dial, DialTarget, Hangup, Pause, Redirect
+from ..voice.instructions import CallInput, Conference, Continuation, Dial, DialTarget, Hangup, Pause, Redirect, Say
 from .models import EntryStatus, Outcome, QueueEntry
 from .queues import find_queue
 from .routing import (
@@ -189,7 +189,14 @@ def announcement(request, tenant, queue, entry) -> list:
 
 
 def hold_audio(request, tenant, queue) -> list:
-    return prompt_instructions(request, tenant, queue.hold_audio) or [Pause(WAIT_ROUND_SECONDS)]
+    """One round of what a waiting or held caller hears. A spoken message is followed by a
+    pause, so the caller hears it once a round rather than back to back without a breath."""
+    audio = prompt_instructions(request, tenant, queue.hold_audio)
+    if not audio:
+        return [Pause(WAIT_ROUND_SECONDS)]
+    if all(isinstance(item, Say) for item in audio):
+        audio.append(Pause(WAIT_ROUND_SECONDS))
+    return audio
 
 
 def hold_music_handler(request, call, args, call_input):

@@ -266,7 +266,9 @@ def _ring_after_commit(request, offer: Offer, call: Call, queue: Queue) -> None:
         carrier = carrier_for(request, tenant)
         try:
             leg = carrier.dial_agent(
-                request=request, tenant=tenant, identity=identity, caller_id=call.from_number,
+                # The leg's caller ID must be one of the company's numbers (Twilio refuses a
+                # caller's number with 21210); the page shows the caller from the offer.
+                request=request, tenant=tenant, identity=identity, caller_id=call.to_number,
                 answer=Continuation("acd.agent_answer", args), status=Continuation("acd.agent_leg", args),
                 timeout=queue.ring_timeout,
             )

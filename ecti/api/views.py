@@ -10,7 +10,7 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 
 from ..errors import UserError
 from ..i18n import _
-from . import API_PREFIX, FieldError, RequestValidationFailed, api_view, error_response
+from . import API_PREFIX, RequestValidationFailed, api_view, error_response
 from .openapi import build_document
 
 log = logging.getLogger(__name__)
@@ -66,9 +66,7 @@ def validation_failed(exc, request):
 
 @exception_view_config(UserError, renderer="json", path_info=f"^{API_PREFIX}/")
 def user_error(exc, request):
-    # A refusal about one field names it, so a client can show the message next to that field.
-    fields = [FieldError(field=exc.field, code=exc.code, message=request.localizer.translate(exc.message))] if exc.field else []
-    return error_response(request, exc.status, exc.code, exc.message, fields)
+    return error_response(request, exc.status, exc.code, exc.message)
 
 
 @notfound_view_config(renderer="json", path_info=f"^{API_PREFIX}/")

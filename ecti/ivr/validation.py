@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from pyramid.i18n import TranslationString
 
 from ..i18n import _
-from ..prompts import check_prompt_ref
+from ..prompts import prompt_ref_problem
 
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 #: Registry key: kind → :class:`ReferenceKind` (``config.add_ivr_reference``).
@@ -70,7 +70,7 @@ class ReferenceChecker:
         return known.label if known else kind
 
     def prompt_problem(self, ref):
-        return check_prompt_ref(self.session, ref)
+        return prompt_ref_problem(self.session, ref)
 
 
 @dataclass(frozen=True)

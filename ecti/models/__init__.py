@@ -15,6 +15,7 @@ CORE_MODEL_MODULES = (
     "ecti.operator.models",
     "ecti.acd.models",
     "ecti.ivr.models",
+    "ecti.prompts.models",
 )
 
 

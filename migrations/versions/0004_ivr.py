@@ -1,7 +1,7 @@
 """IVR: flows, schedules, closures, voicemail, active forwards
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0005
 Create Date: 2026-11-25 15:32:39.677054
 """
 from alembic import op
@@ -10,7 +10,7 @@ import ecti.models.meta
 
 
 revision = '0004'
-down_revision = '0001'
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -8,14 +8,14 @@
 * ``sms_notification_recipients``: the users told about incoming SMS.
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -5,14 +5,14 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def demo(db):
+def demo(db, app_settings, engine):
     """The demo tenant exactly as `make run` seeds it."""
+    from ecti.config import configure
     from ecti.demo import seed_demo
-    from ecti.testing import TEST_ENCRYPTION_KEY
-    from ecti.crypto import SecretBox
 
-    class Ctx:
-        secret_box = SecretBox(TEST_ENCRYPTION_KEY)
+    class Ctx:  # what `ecti demo` hands the seed: the registry and its secret box
+        registry = configure(dict(app_settings), engine=engine).registry
+        secret_box = registry.secret_box
 
     logins = seed_demo(db, Ctx())
     db.commit()

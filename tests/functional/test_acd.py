@@ -406,6 +406,8 @@ def test_hold_and_resume_play_hold_audio_and_are_events(acd):
     assert [k for k in acd.events(call_id) if k in (EventKind.held, EventKind.resumed)] == [EventKind.held, EventKind.resumed]
     music = acd.driver.step(call_id, "acd.hold_music", {"call": call_id, "queue": q.id})
     assert "しばらくお待ちください" in spoken(music)
+    # a spoken hold message is followed by a pause: heard once a round, not back to back
+    assert [type(i).__name__ for i in music] == ["Say", "Pause", "Redirect"]
 
 
 def test_a_carrier_error_on_hold_is_reported_and_nothing_changes(acd):

@@ -35,6 +35,12 @@ def test_the_core_operations_answer_as_documented(api, login, make_tenant, make_
     api.get(f"/api/v1/numbers/{numbers[0]['id']}")
     not_provisioned = api.post("/api/v1/softphone/token", headers=headers)
     assert not_provisioned.json["error"]["code"] == "carrier_not_provisioned"
+    # The softphone's own operations (tests/functional/test_softphone_api.py covers the behaviour)
+    assert api.get("/api/v1/softphone/caller-ids").json["caller_ids"][0]["display"] == "050-1111-2222"
+    checked = api.post("/api/v1/softphone/check-number", json={"caller_id": "+815011112222", "number": "0120-000-000"}, headers=headers)
+    assert checked.json["code"] == "blocked_free_dial"
+    api.get("/api/v1/softphone/log")
+    api.get("/api/v1/softphone/lookup?number=%2B819011112222")
     # ACD (tests/functional/test_acd.py covers the behaviour; here: every operation answers as documented)
     queue = api.post("/api/v1/acd/queues", json={"name": "サポート"}, headers=headers).json
     api.get("/api/v1/acd/queues")

@@ -16,7 +16,9 @@ def ini(tmp_path, database_url, clean_database):
         "[app:main]\nuse = egg:ecti\n"
         f"sqlalchemy.url = {database_url}\n"
         "ecti.secret_key = cli-test-secret\n"
-        "ecti.encryption_keys = 3u-7rsDwGOVvQ2Tx4GW4kKZ4BcBdJXq3zqvOb4mBq9M=\n",
+        "ecti.encryption_keys = 3u-7rsDwGOVvQ2Tx4GW4kKZ4BcBdJXq3zqvOb4mBq9M=\n"
+        f"ecti.media_dir = {tmp_path / 'media'}\n"
+        "ecti.jobs.backend = memory\n",
         encoding="utf-8",
     )
     return str(path)
@@ -64,6 +66,15 @@ def test_demo_is_idempotent_and_prints_the_sign_ins(ini, db):
     assert run("-c", ini, "demo").returncode == 0
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(User)) == count == 4
+    # The main number answers with the demo flow, whose queue has the two demo agents.
+    from ecti.acd.models import QueueMember
+    from ecti.ivr.models import Flow
+    from ecti.telephony.models import PhoneNumber
+
+    [flow] = db.scalars(select(Flow)).all()
+    number = db.scalar(select(PhoneNumber).where(PhoneNumber.e164 == "+815012345678"))
+    assert number.flow_id == flow.id
+    assert db.scalar(select(func.count()).select_from(QueueMember)) == 2
 
 
 def test_plugins_command_lists_versions_and_hooks(ini):

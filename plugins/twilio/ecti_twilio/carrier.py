@@ -117,8 +117,11 @@ class TwilioCarrier:
         """Stop a leg: cancel it while it rings, hang it up once answered."""
         calls = client_for(request.registry, tenant).calls(carrier_call_id)
         try:
-            calls.update(status="canceled")
+            leg = calls.update(status="canceled")
         except TwilioRestException:
+            leg = None
+        # Twilio ignores ``canceled`` once a call is answered (no error): hang that one up.
+        if leg is None or leg.status == "in-progress":
             calls.update(status="completed")
 
     def _conference_sid(self, client, name: str) -> str:

@@ -7,11 +7,17 @@ from ecti import hookimpl
 
 from . import models  # noqa: F401  (the plugin's tables belong to the metadata)
 from .carrier import TwilioCarrier
+from .tts import TwilioSay
 
 
 @hookimpl
 def ecti_carriers():
     return [TwilioCarrier()]
+
+
+@hookimpl
+def ecti_tts_providers():
+    return [TwilioSay()]
 
 
 @hookimpl

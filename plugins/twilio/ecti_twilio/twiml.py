@@ -8,8 +8,9 @@ from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from ecti.voice import instructions as ins
 
-#: Japanese voices Twilio offers for <Say> (Amazon Polly and Google). The first is the default.
-JAPANESE_VOICES = ("Polly.Mizuki", "Polly.Takumi", "Polly.Kazuha", "Polly.Tomoko", "Google.ja-JP-Standard-A", "Google.ja-JP-Wavenet-B")
+from .tts import prosody_attributes
+
+#: The voice of a Say that names none; the Japanese voices on offer are ``tts.VOICES``.
 DEFAULT_VOICES = {"ja-JP": "Polly.Mizuki", "en-US": "Polly.Joanna"}
 
 
@@ -33,7 +34,14 @@ class TwiMLRenderer:
 
     def _say(self, parent, item: ins.Say) -> None:
         voice = item.voice or DEFAULT_VOICES.get(item.language, "Polly.Mizuki")
-        parent.say(item.text, voice=voice, language=item.language, loop=item.loop if item.loop != 1 else None)
+        loop = item.loop if item.loop != 1 else None
+        prosody = prosody_attributes(voice, item.settings)
+        if not prosody:
+            parent.say(item.text, voice=voice, language=item.language, loop=loop)
+            return
+        # Speed, pitch, volume and emotion as SSML: <Say><prosody rate=… pitch=… volume=…>text</prosody></Say>
+        say = parent.say(voice=voice, language=item.language, loop=loop)
+        say.prosody(item.text, **prosody)
 
     def _play(self, parent, item: ins.Play) -> None:
         parent.play(item.url, loop=item.loop if item.loop != 1 else None)

@@ -116,7 +116,9 @@ class ConferenceMixin:
             if participant.start_conference_on_enter:
                 self.start_conference(conference)
             elif options.get("wait_url"):
-                self.play_media(call, options["wait_url"], options.get("wait_method", "POST"))
+                self.play_media(call, options["wait_url"], options.get("wait_method", "POST"),
+                                playing=lambda: participant.status == "connected"
+                                and conference.status == "init")
             else:
                 self.hear(call, {"verb": "Play", "url": DEFAULT_HOLD_MUSIC, "loop": 0})
         return participant
@@ -201,7 +203,8 @@ class ConferenceMixin:
                 self.conference_event(participant.conference, "participant-hold"
                                       if hold else "participant-unhold", participant)
                 if hold and params.get("HoldUrl"):
-                    self.play_media(call, params["HoldUrl"], params.get("HoldMethod", "GET"))
+                    self.play_media(call, params["HoldUrl"], params.get("HoldMethod", "GET"),
+                                    playing=lambda: participant.status == "connected" and participant.hold)
                 elif hold:
                     self.hear(call, {"verb": "Play", "url": DEFAULT_HOLD_MUSIC, "loop": 0})
         if "EndConferenceOnExit" in params:

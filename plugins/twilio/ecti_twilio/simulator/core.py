@@ -12,7 +12,7 @@ import math
 import re
 import secrets
 import threading
-from typing import Optional
+from typing import Callable, Optional
 
 import jwt
 
@@ -692,10 +692,14 @@ class Simulator(ConferenceMixin, QueueMixin, RecordingMixin, MessagingMixin):
             self.deliver_now(call, Event("silence"))
 
     def play_media(self, call: Call, url: str, method: str = "POST",
-                   params: Optional[dict] = None) -> None:
+                   params: Optional[dict] = None, *, playing: Optional[Callable[[], bool]] = None) -> None:
         """Fetch a URL played to the leg (hold, announce, queue url, conference wait music).
 
-        An audio answer is a Play; TwiML may hold Say, Play, Pause and Redirect.
+        An audio answer is a Play; TwiML may hold Say, Play, Pause and Redirect. With
+        ``playing`` (the leg still waits, or is still held), the media lasts as long as its
+        verbs do in virtual time and a ``<Redirect>`` is followed once they have been heard,
+        for as long as ``playing()`` is true: Twilio loops a conference waitUrl or a HoldUrl
+        that redirects to itself. Without it (an announcement) redirects are followed at once.
         """
         program = CallProgram(self, call)
         for _hop in range(5):
@@ -715,14 +719,22 @@ class Simulator(ConferenceMixin, QueueMixin, RecordingMixin, MessagingMixin):
                 self.record_error(call.account_sid, exc.code, exc.message, url, method,
                                   call_sid=call.sid, response_body=result.body)
                 return
-            redirect = None
+            redirect, length = None, 0
             for verb in document.verbs:
                 if verb.tag in ("Say", "Play", "Pause"):
                     getattr(program, "verb_" + verb.tag.lower())(verb, document)
+                    length += self.verb_seconds(verb)
                 elif verb.tag == "Redirect":
                     redirect = program.verb_redirect(verb, document)
                     break
             if redirect is None:
+                return
+            if playing is not None:
+                def again(redirect=redirect):
+                    if call.status == "in-progress" and playing():
+                        self.play_media(call, redirect.url, redirect.method, params, playing=playing)
+
+                self.engine.call_later(max(1, length), again)
                 return
             url, method = redirect.url, redirect.method
 

@@ -129,3 +129,33 @@ def test_announcement_to_the_conference(sim, webhooks, number, twilio_client, ro
     twilio_client.conferences(conference.sid).update(announce_url=webhooks.url("/announce"))
     sim.settle()
     assert first.said()[-1] == second.said()[-1] == "録音を開始します"
+
+
+def test_a_wait_url_that_redirects_loops_in_virtual_time_until_the_conference_starts(sim, webhooks, number, account,
+                                                                                     twilio_client):
+    # Twilio plays a waitUrl's verbs for as long as they last and follows its <Redirect>
+    # afterwards, again and again while the participant waits (the usual hold-music loop).
+    webhooks.route("/voice", '<Response><Dial><Conference startConferenceOnEnter="false" waitUrl="/wait">'
+                             'room-3</Conference></Dial></Response>')
+    webhooks.route("/wait", '<Response><Pause length="10"/><Say>お待ちください</Say><Redirect>/wait</Redirect></Response>')
+    webhooks.route("/moderator", '<Response><Dial><Conference>room-3</Conference></Dial></Response>')
+    webhooks.route("/hold", '<Response><Say>保留中です</Say><Pause length="5"/><Redirect>/hold</Redirect></Response>')
+    guest = sim.dial(CALLER, number.phone_number)
+    assert guest.said() == ["お待ちください"]  # not five times at once
+    sim.advance(11)
+    assert guest.said() == ["お待ちください"] * 2
+    sim.advance(22)
+    assert guest.said() == ["お待ちください"] * 4
+    moderator_number = sim.add_number(account.sid, "+815099990000", voice_url=webhooks.url("/moderator"))
+    sim.dial(OTHER, moderator_number.phone_number)
+    sim.advance(60)
+    assert guest.said() == ["お待ちください"] * 4  # the conference started: the loop stopped
+
+    [conference] = twilio_client.conferences.list(friendly_name="room-3", status="in-progress")
+    participant = twilio_client.conferences(conference.sid).participants(guest.sid)
+    participant.update(hold=True, hold_url=webhooks.url("/hold"), hold_method="POST")
+    sim.advance(13)
+    assert guest.said()[4:] == ["保留中です"] * 3
+    participant.update(hold=False)
+    sim.advance(60)
+    assert guest.said()[4:] == ["保留中です"] * 3

@@ -1,0 +1,201 @@
+"""The softphone in Chromium against the Twilio simulator (the simulator device adapter).
+
+An ``inbound.start`` handler that sends every call to the queue stands in for the IVR here.
+"""
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from ecti.acd.models import Queue, QueueMember
+from ecti.voice import HANDLERS_KEY, dispatch
+from ecti_twilio.testing import CALLER, FREE_DIAL
+
+pytestmark = pytest.mark.browser
+
+
+def wait_until(condition, timeout=10.0):
+    """Wait for the simulator to see what the page did (the page acts asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the simulator never saw it"
+        time.sleep(0.05)
+
+
+def sign_in(page, base_url, user):
+    page.goto(base_url + "/login?next=/softphone")
+    page.get_by_label("メールアドレス").fill(user.email)
+    page.get_by_label("パスワード").fill(user.password)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url("**/softphone")
+    expect(page.locator(".sp-device")).to_have_attribute("data-ready", "true")
+
+
+def go_available(page):
+    page.get_by_label("ステータスを変更").select_option("available")
+    expect(page.locator(".sp-status")).to_have_text("待機中")
+
+
+@pytest.fixture
+def queue_for(telephony, db):
+    def make(*agents):
+        queue = Queue(tenant_id=telephony.tenant.id, name="サポート", overflow={}, hold_audio={},
+                      ring_timeout=600, wrap_up_seconds=600, announce_position=False, announce_wait=False)
+        db.add(queue)
+        db.flush()
+        db.add_all([QueueMember(tenant_id=telephony.tenant.id, queue_id=queue.id, user_id=a.id, level=1, position=i)
+                    for i, a in enumerate(agents, 1)])
+        db.commit()
+
+        def to_queue(request, call, args, call_input):  # the IVR's queue node, in short
+            return dispatch(request, call, "acd.enqueue", {"queue": str(queue.id)}, call_input)
+
+        telephony.registry[HANDLERS_KEY]["inbound.start"] = to_queue
+        return queue
+
+    return make
+
+
+def test_a_queued_call_is_answered_held_transferred_and_ended(telephony, make_user, page, chromium, queue_for):
+    a = make_user(telephony.tenant, role="agent", name="青木 一郎")
+    b = make_user(telephony.tenant, role="agent", name="別所 花子")
+    queue_for(a, b)
+    context_b = chromium.new_context(locale="ja-JP", viewport={"width": 300, "height": 500})
+    page_b = context_b.new_page()
+    page_b.set_default_timeout(10_000)
+    try:
+        sign_in(page, telephony.base_url, a)
+        sign_in(page_b, telephony.base_url, b)
+        go_available(page)
+
+        caller = telephony.dial()
+        ringing = page.get_by_role("region", name="着信")
+        expect(ringing).to_be_visible()
+        expect(ringing.locator(".sp-number")).to_have_text("090-1111-2222")
+        expect(ringing.locator(".sp-queue")).to_contain_text("サポート")
+        ringing.get_by_role("button", name="応答", exact=True).click()
+
+        in_call = page.get_by_role("region", name="通話中の電話")
+        expect(in_call).to_be_visible()
+        expect(page.locator(".sp-status")).to_have_text("会話中")
+        expect(in_call.locator(".sp-number")).to_have_text("090-1111-2222")
+        in_call.get_by_role("button", name="保留", exact=True).click()
+        expect(in_call.locator(".sp-callstate")).to_have_text("保留中")
+        in_call.get_by_role("button", name="保留解除", exact=True).click()
+        expect(in_call.get_by_role("button", name="保留", exact=True)).to_be_visible()
+        expect(in_call.locator(".sp-callstate")).to_have_text("")
+
+        go_available(page_b)
+        in_call.locator("[data-action=transfer-open]").click()
+        expect(page.locator(f"#sp-transfer-agent option[value='{b.id}']")).to_be_enabled()
+        page.get_by_label("オペレーターへ転送").select_option(str(b.id))
+        in_call.locator("[data-action=transfer-agent]").click()
+        expect(in_call.locator(".sp-callstate")).to_contain_text("別所 花子")
+
+        ringing_b = page_b.get_by_role("region", name="着信")
+        expect(ringing_b.locator(".sp-number")).to_have_text("090-1111-2222")
+        ringing_b.get_by_role("button", name="応答", exact=True).click()
+        expect(page_b.get_by_role("region", name="通話中の電話")).to_be_visible()
+        # A's part of the call ends once B answered; A is in wrap-up.
+        expect(in_call).to_be_hidden()
+        expect(page.locator(".sp-status")).to_have_text("後処理（自動）")
+
+        page_b.get_by_role("region", name="通話中の電話").get_by_role("button", name="切る", exact=True).click()
+        wrap_b = page_b.get_by_role("region", name="後処理（自動）")
+        expect(wrap_b).to_be_visible()
+        expect(wrap_b.locator(".sp-countdown")).to_contain_text("後処理: 残り")
+        wrap_b.get_by_role("button", name="受付可能にする").click()
+        expect(page_b.locator(".sp-status")).to_have_text("待機中")
+
+        log_a = page.get_by_role("region", name="通話履歴")
+        expect(log_a.locator(".sp-log-item").first).to_contain_text("090-1111-2222")
+        expect(log_a.locator(".sp-log-item").first).to_contain_text("転送")
+        assert telephony.sim.call(caller.sid).status == "completed"
+        assert telephony.sim.errors == []
+    finally:
+        context_b.close()
+
+
+def test_outbound_refused_numbers_show_why_and_allowed_ones_use_the_chosen_caller_id(telephony, make_user, page):
+    agent = make_user(telephony.tenant, role="agent")
+    sign_in(page, telephony.base_url, agent)
+    dial = page.get_by_role("region", name="発信")
+    dial.get_by_label("発信者番号").select_option(telephony.number)
+    dial.get_by_label("発信先の番号").fill("0120-444-555")
+    dial.get_by_role("button", name="発信", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("0120")
+    expect(page.get_by_role("alert")).to_contain_text("050")
+    assert not [c for c in telephony.sim.calls.values() if c.to in ("+81120444555", "0120-444-555")]
+
+    dial.get_by_label("発信者番号").select_option(FREE_DIAL)
+    dial.get_by_label("発信先の番号").fill("")
+    for key in "0312345678":
+        dial.get_by_role("button", name=key, exact=True).click()
+    dial.get_by_role("button", name="発信", exact=True).click()
+    in_call = page.get_by_role("region", name="通話中の電話")
+    expect(in_call.locator(".sp-number")).to_have_text("03-1234-5678")
+    expect(page.locator(".sp-error")).to_be_empty()
+    phone = telephony.sim.phone("+81312345678")
+    wait_until(lambda: phone.active is not None)
+    [leg] = [c for c in telephony.sim.calls.values() if c.to == "+81312345678" and not c.from_.startswith("client:")]
+    assert leg.from_ == FREE_DIAL  # the chosen caller ID
+    mute = in_call.get_by_role("button", name="ミュート")
+    mute.click()
+    expect(mute).to_have_attribute("aria-pressed", "true")
+    in_call.get_by_role("button", name="キーパッド").click()
+    in_call.locator(".sp-call-keypad").get_by_role("button", name="5", exact=True).click()
+    wait_until(lambda: any(e["event"] == "dtmf" for c in telephony.sim.calls.values() if c.to == "+81312345678"
+                           for e in telephony.sim.call(c.sid).events))
+    in_call.get_by_role("button", name="切る", exact=True).click()
+    expect(in_call).to_be_hidden()
+    expect(page.get_by_role("region", name="通話履歴").locator(".sp-log-item").first).to_contain_text("03-1234-5678")
+    assert telephony.sim.errors == []
+
+
+def test_the_panel_fits_300_by_500_declines_a_call_sets_away_and_speaks_english(telephony, make_user, page, queue_for):
+    agent = make_user(telephony.tenant, role="agent")
+    queue_for(agent)
+    page.set_viewport_size({"width": 300, "height": 500})
+    sign_in(page, telephony.base_url, agent)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 300
+    go_available(page)
+    telephony.dial()
+    ringing = page.get_by_role("region", name="着信")
+    ringing.get_by_role("button", name="拒否").click()
+    expect(ringing).to_be_hidden()
+    [leg] = [c for c in telephony.sim.calls.values() if c.to == f"client:agent-{agent.id}"]
+    wait_until(lambda: telephony.sim.call(leg.sid).status in ("busy", "canceled", "completed"))
+
+    page.get_by_label("ステータスを変更").select_option("away")
+    page.get_by_label("離席の理由").select_option("昼食")
+    expect(page.locator(".sp-status")).to_have_text("離席中 (昼食)")
+
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Agent log")).to_be_visible()
+    expect(page.locator(".sp-status")).to_have_text("Away (昼食)")
+
+
+def test_the_browser_check_page(telephony, make_user, page):
+    sign_in(page, telephony.base_url, make_user(telephony.tenant, role="agent"))
+    page.goto(telephony.base_url + "/softphone/check")
+    expect(page.locator("[data-check=webrtc]")).to_have_text("OK")
+    expect(page.locator("[data-check=microphone]")).not_to_have_text("…")
+
+
+def test_the_token_is_renewed_before_it_expires(telephony, make_user, page):
+    agent = make_user(telephony.tenant, role="agent")
+    issued = []
+
+    def short_lived(route):
+        response = route.fetch()
+        body = response.json()
+        issued.append(body["token"])
+        route.fulfill(response=response, json={**body, "ttl_seconds": 2})  # renewed after 1 s
+
+    page.route("**/api/v1/softphone/token", short_lived)
+    sign_in(page, telephony.base_url, agent)
+    for _ in range(100):  # route handlers run while Playwright waits
+        if len(issued) >= 2:
+            break
+        page.wait_for_timeout(100)
+    assert len(issued) >= 2

@@ -1,0 +1,99 @@
+"""The softphone's JSON API: caller IDs, the number check before dialing, the agent log, lookup;
+and its pages (the panel and the browser check)."""
+from ecti.calls.models import Call, CallEvent, CallStatus, Direction, EventKind
+from ecti.telephony.models import PhoneNumber
+
+
+def _tenant_with_numbers(db, make_tenant):
+    tenant = make_tenant()
+    db.add_all([
+        PhoneNumber(tenant_id=tenant.id, e164="+815012345678", label="代表"),
+        PhoneNumber(tenant_id=tenant.id, e164="+81120123456", label="フリーダイヤル"),
+        PhoneNumber(tenant_id=tenant.id, e164="+447700900123", label="UK SMS", voice_capable=False, sms_capable=True),
+    ])
+    db.commit()
+    return tenant
+
+
+def test_caller_ids_are_the_companys_voice_numbers(api, db, make_tenant, make_user, login):
+    agent = make_user(_tenant_with_numbers(db, make_tenant), role="agent")
+    login(api.testapp, agent)
+    body = api.get("/api/v1/softphone/caller-ids").json
+    assert body["caller_ids"] == [
+        {"e164": "+81120123456", "display": "0120-123-456", "label": "フリーダイヤル"},
+        {"e164": "+815012345678", "display": "050-1234-5678", "label": "代表"},
+    ]
+
+
+def test_the_number_check_gives_the_exact_reason_before_any_call(api, db, make_tenant, make_user, login):
+    agent = make_user(_tenant_with_numbers(db, make_tenant), role="agent")
+    headers = {"X-CSRF-Token": login(api.testapp, agent)}
+    ok = api.post("/api/v1/softphone/check-number", json={"caller_id": "+815012345678", "number": "090-1234-5678"}, headers=headers).json
+    assert ok == {"allowed": True, "e164": "+819012345678", "display": "090-1234-5678", "code": None, "message": None}
+    free_dial = api.post("/api/v1/softphone/check-number", json={"caller_id": "+815012345678", "number": "0120-444-555"}, headers=headers).json
+    assert free_dial["allowed"] is False and free_dial["code"] == "blocked_free_dial"
+    assert "0120" in free_dial["message"] and "050" in free_dial["message"]  # in Japanese, naming both
+    navi = api.post("/api/v1/softphone/check-number", json={"caller_id": "+81120123456", "number": "0570-000-111"}, headers=headers).json
+    assert navi["code"] == "blocked_service_number"
+    foreign = api.post("/api/v1/softphone/check-number", json={"caller_id": "+815012345678", "number": "+1 415 555 0100"}, headers=headers).json
+    assert foreign["code"] == "not_domestic"
+    not_ours = api.post("/api/v1/softphone/check-number", json={"caller_id": "+815099990000", "number": "0312345678"}, headers=headers).json
+    assert not_ours["code"] == "caller_id_not_owned" and not_ours["message"]
+    sms_only = api.post("/api/v1/softphone/check-number", json={"caller_id": "+447700900123", "number": "0312345678"}, headers=headers).json
+    assert sms_only["code"] == "caller_id_not_owned"
+    assert api.post("/api/v1/softphone/check-number", json={"caller_id": "+815012345678"}, headers=headers).status_int == 422
+
+
+def test_the_agent_log_lists_my_calls_only(api, db, make_tenant, make_user, login):
+    tenant = _tenant_with_numbers(db, make_tenant)
+    me, other = make_user(tenant, role="agent"), make_user(tenant, role="agent")
+    placed = Call(tenant_id=tenant.id, carrier_call_id="CA1", direction=Direction.outbound, from_number="+815012345678",
+                  to_number="+819012345678", status=CallStatus.completed, user_id=me.id, duration_seconds=42)
+    answered = Call(tenant_id=tenant.id, carrier_call_id="CA2", direction=Direction.inbound, from_number="+819011112222",
+                    to_number="+815012345678", status=CallStatus.completed)
+    transferred = Call(tenant_id=tenant.id, carrier_call_id="CA3", direction=Direction.inbound, from_number="+819033334444",
+                       to_number="+815012345678", status=CallStatus.completed)
+    theirs = Call(tenant_id=tenant.id, carrier_call_id="CA4", direction=Direction.outbound, from_number="+815012345678",
+                  to_number="+81311112222", status=CallStatus.completed, user_id=other.id)
+    db.add_all([placed, answered, transferred, theirs])
+    db.flush()
+    db.add_all([
+        CallEvent(tenant_id=tenant.id, call_id=answered.id, kind=EventKind.connected, data={"agent": me.id}),
+        CallEvent(tenant_id=tenant.id, call_id=transferred.id, kind=EventKind.connected, data={"agent": me.id}),
+        CallEvent(tenant_id=tenant.id, call_id=transferred.id, kind=EventKind.transferred, data={"agent": other.id, "from_agent": me.id}),
+    ])
+    db.commit()
+    login(api.testapp, me)
+    calls = api.get("/api/v1/softphone/log").json["calls"]
+    by_id = {c["call_id"]: c for c in calls}
+    assert set(by_id) == {placed.id, answered.id, transferred.id}
+    assert by_id[placed.id]["direction"] == "outbound" and by_id[placed.id]["display"] == "090-1234-5678"
+    assert by_id[placed.id]["duration_seconds"] == 42
+    assert by_id[answered.id]["outcome"] == "answered" and by_id[answered.id]["display"] == "090-1111-2222"
+    assert by_id[transferred.id]["outcome"] == "transferred"
+    api.testapp.reset()
+    login(api.testapp, other)
+    assert {c["call_id"] for c in api.get("/api/v1/softphone/log").json["calls"]} == {theirs.id, transferred.id}
+
+
+def test_lookup_shows_the_number_when_no_crm_knows_it(api, db, make_tenant, make_user, login):
+    login(api.testapp, make_user(make_tenant(), role="agent"))
+    assert api.get("/api/v1/softphone/lookup?number=%2B819011112222").json == {
+        "number": "+819011112222", "display": "090-1111-2222", "name": None, "record_url": None}
+    assert api.get("/api/v1/softphone/lookup").status_int == 422
+
+
+def test_the_pages_are_for_agents_and_may_be_framed(webtest, db, make_tenant, make_user, login):
+    tenant = _tenant_with_numbers(db, make_tenant)
+    login(webtest, make_user(tenant, role="agent"))
+    page = webtest.get("/softphone")
+    assert "X-Frame-Options" not in page.headers
+    assert 'data-device="twilio"' in page.text  # no simulator configured: the real SDK
+    assert "050-1234-5678" in page.text and "発信者番号" in page.text
+    assert "salesforce-lightning-design-system.min.css" in page.text
+    check = webtest.get("/softphone/check")
+    assert "マイク" in check.text
+
+
+def test_signed_out_people_are_sent_to_sign_in(webtest):
+    assert webtest.get("/softphone", expect_errors=True).status_int in (302, 303, 403)
