@@ -178,6 +178,7 @@ def test_the_api_validates_flows_before_saving(ivr_app, login, make_user, tenant
     assert created.status_int == 201
     flow_id = created.json["id"]
     bad["nodes"][0]["settings"]["prompt"]["text"] = "本日の受付は終了しました"
+    assert api.get(f"/api/v1/ivr/flows/{flow_id}").status_int == 200
     assert api.put(f"/api/v1/ivr/flows/{flow_id}", json=bad, headers=headers).json["nodes"][0]["settings"]["prompt"]["text"] == "本日の受付は終了しました"
     preview = api.get(f"/api/v1/ivr/schedules/{company.schedule.id}/preview?at=2025-12-30T10:00").json
     assert preview == {"branch": "holiday", "reason": "closure", "explanation": "2025-12-30 10:00：会社の休業日（年末年始休業）です。"}
