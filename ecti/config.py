@@ -42,6 +42,7 @@ SUBSYSTEMS = (
     ".voice",
     ".prompts",
     ".calls",
+    ".messaging",
     ".audit",
     ".billing",
     ".operator",

@@ -118,6 +118,44 @@ class Carrier(Protocol):
         """Raise :class:`ecti.errors.UserError` when the carrier refuses these credentials."""
 
 
+@dataclass(frozen=True)
+class SentMessage:
+    """A carrier's answer when it has accepted an SMS."""
+
+    carrier_message_id: str
+    #: The message's status as the carrier reports it (a ``MessageStatus`` value, e.g. "queued").
+    status: str = "queued"
+
+
+class CarrierRefused(Exception):
+    """The carrier refused to send: ``carrier_code`` is its own error code (Twilio "21606"),
+    ``message`` a translatable explanation for people (or None), ``detail`` its own words."""
+
+    def __init__(self, carrier_code: str | None, message: Any = None, *, detail: str = ""):
+        super().__init__(detail or str(message))
+        self.carrier_code = carrier_code
+        self.message = message
+        self.detail = detail
+
+
+@runtime_checkable
+class SmsCarrier(Protocol):
+    """A :class:`Carrier` that also sends SMS (F-PH-8); ``ecti.messaging`` uses these methods."""
+
+    def send_sms(self, *, request: Any, tenant: Any, from_number: str, to_number: str, body: str, reference: str) -> SentMessage:
+        """Hand one SMS to the carrier and return at once (no waiting for delivery).
+
+        The numbers are E.164 and already checked (``from_number`` is an SMS-capable number of
+        ``tenant``). ``reference`` is ECTI's id for the stored message: status reports must bring
+        it back (Twilio: in the StatusCallback URL), because they may arrive before this method
+        returns. Raise :class:`CarrierRefused` when the carrier refuses; the message is then
+        marked failed with its code. Any other exception means "the carrier could not be reached".
+        """
+
+    def sms_error_message(self, code: str) -> Any:
+        """A translatable explanation of one of the carrier's SMS error codes, or None."""
+
+
 @runtime_checkable
 class HolidayCalendar(Protocol):
     name: str

@@ -34,6 +34,7 @@ ACTIONS: dict[str, TranslationString] = {
     "user.deactivate": _("Deactivated user ${email}"),
     "user.activate": _("Reactivated user ${email}"),
     "user.update": _("Changed user ${email}: ${changes}"),
+    "sms.notification_recipients": _("Changed who is notified of incoming SMS: ${emails}"),
 }
 
 #: How a changed user field is named in a ``user.update`` summary.

@@ -1,4 +1,4 @@
-"""The Twilio carrier: REST calls with the SDK's ``Client``, softphone tokens."""
+"""The Twilio carrier: REST calls with the SDK's ``Client``, softphone tokens, SMS."""
 from __future__ import annotations
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -7,11 +7,39 @@ from twilio.jwt.access_token.grants import VoiceGrant
 
 from ecti.errors import UserError
 from ecti.i18n import _
+from ecti.interfaces import CarrierRefused, SentMessage
 
 from .rest import make_client
 
 #: Softphone tokens are short-lived; the page asks for a new one before they expire.
 TOKEN_TTL_SECONDS = 900
+
+#: Twilio's SMS error codes (REST refusals and delivery reports), explained for people.
+SMS_ERRORS = {
+    "20003": _("Twilio refused the company's account credentials. Ask your operator to check them."),
+    "21211": _("Twilio considers the destination an invalid phone number. Check the number and its country code."),
+    "21408": _(
+        "The company's Twilio account is not allowed to send SMS to this country. An administrator can enable "
+        "the country in the Twilio console (Messaging geographic permissions)."
+    ),
+    "21606": _(
+        "Twilio does not accept the sending number as an SMS-capable number of the company's account for this "
+        "destination. Choose another sending number."
+    ),
+    "21610": _(
+        "The recipient has unsubscribed from this number (they replied STOP). They must reply START before they "
+        "can receive SMS from it again."
+    ),
+    "21612": _("Twilio cannot send SMS between these two numbers. Try another sending number."),
+    "21614": _("The destination is not a mobile number and cannot receive SMS."),
+    "21617": _("The message is longer than Twilio accepts (1,600 characters)."),
+    "30003": _("The recipient's phone could not be reached (switched off or out of coverage)."),
+    "30004": _("The message was blocked; the recipient may have blocked SMS from this number."),
+    "30005": _("The destination number is unknown or no longer in use."),
+    "30006": _("The destination is a landline, or its carrier cannot receive SMS."),
+    "30007": _("The recipient's carrier filtered the message (for example as spam)."),
+    "30008": _("The message could not be delivered, and the carrier did not say why (error 30008)."),
+}
 
 
 def api_base_url(registry) -> str | None:
@@ -148,3 +176,20 @@ class TwilioCarrier:
             app_sid=account.twiml_app_sid,
         )
         return {"token": token, "identity": identity, "ttl_seconds": TOKEN_TTL_SECONDS}
+
+    def send_sms(self, *, request, tenant, from_number: str, to_number: str, body: str, reference: str) -> SentMessage:
+        """Messages create with a StatusCallback that brings ``reference`` back (``?ref=``)."""
+        from .webhooks import public_base
+
+        callback = public_base(request) + request.route_path("twilio.sms_status", _query={"ref": reference})
+        try:
+            message = client_for(request.registry, tenant).messages.create(
+                to=to_number, from_=from_number, body=body, status_callback=callback
+            )
+        except TwilioRestException as exc:
+            code = str(exc.code) if exc.code else None
+            raise CarrierRefused(code, self.sms_error_message(code) if code else None, detail=exc.msg or "") from None
+        return SentMessage(carrier_message_id=message.sid, status=message.status or "queued")
+
+    def sms_error_message(self, code: str):
+        return SMS_ERRORS.get(str(code))

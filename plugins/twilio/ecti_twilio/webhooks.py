@@ -10,7 +10,7 @@ URL (POST)                                   What Twilio sends there
 ``/twilio/voice/step/{handler}?…``           continuations: digits, dial/queue results,
                                              queue wait music, recording status, …
 ``/twilio/sms/incoming``                     an SMS-capable number's SMS URL
-``/twilio/sms/status``                       status callbacks of messages ECTI sent
+``/twilio/sms/status?ref=…``                 status callbacks of messages ECTI sent
 ===========================================  ===============================================
 
 A continuation is dispatched with the call its CallSid names; a leg ECTI placed for a call (the
@@ -34,7 +34,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ecti.calls.models import CallStatus, find_call
 from ecti.db import all_tenants, set_tenant_scope
-from ecti.messaging.services import apply_message_status, record_inbound
+from ecti.messaging.services import apply_message_status, receive_message
 from ecti.tenancy.models import Tenant
 from ecti.voice import UnknownHandler, dispatch
 from ecti.voice.calls import CarrierCall, call_status, inbound_call, say, softphone_call
@@ -217,8 +217,8 @@ def step(request, tenant, params):
 @view_config(route_name="twilio.sms_incoming", request_method="POST", require_csrf=False)
 @twilio_webhook
 def sms_incoming(request, tenant, params):
-    record_inbound(
-        request.db,
+    receive_message(
+        request,
         tenant,
         carrier_message_id=params.get("MessageSid") or params.get("SmsSid", ""),
         from_number=params.get("From", ""),
@@ -237,6 +237,8 @@ def sms_status(request, tenant, params):
         params.get("MessageSid") or params.get("SmsSid", ""),
         params.get("MessageStatus") or params.get("SmsStatus", ""),
         error_code=params.get("ErrorCode"),
+        error_message=params.get("ErrorMessage"),
+        reference=request.GET.get("ref"),  # ECTI's message id, put in the StatusCallback URL
     )
     return Response(status=204)
 
