@@ -102,13 +102,13 @@ event.listen(EctiSession, "do_orm_execute", _scope_to_tenant)
 event.listen(EctiSession, "before_flush", _before_flush)
 
 
-def _sqlite_pragmas(dbapi_connection, connection_record):
+def _sqlite_pragmas(dbapi_connection, connection_record, busy_ms: int = 10000):
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so that
     # SAVEPOINT works and transactions are BEGIN IMMEDIATE (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.execute("PRAGMA journal_mode=WAL")
     # With WAL, NORMAL syncs at checkpoints instead of every commit: the database stays
     # consistent, and only the last transactions can be lost on a power cut (not on a crash).
@@ -134,11 +134,39 @@ def writing(engine: Engine) -> Engine:
     return engine.execution_options(**{IMMEDIATE: True})
 
 
+#: SQLSTATEs of PostgreSQL errors after which the whole transaction may simply run again:
+#: serialization failure and deadlock detected.
+_TRANSIENT_SQLSTATES = ("40001", "40P01")
+#: SQLite's words for "another connection holds the lock" (after ``busy_timeout`` ran out).
+_TRANSIENT_SQLITE = ("database is locked", "database table is locked", "database is busy")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` (a DBAPI error) says "try the transaction again": SQLite's lock wait ran
+    out, or PostgreSQL aborted the transaction for a deadlock or a serialization conflict."""
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if sqlstate in _TRANSIENT_SQLSTATES:
+        return True
+    return type(exc).__module__.startswith("sqlite3") and any(words in str(exc) for words in _TRANSIENT_SQLITE)
+
+
+def _mark_transient(context) -> None:
+    # pyramid_retry runs a web request again (``retry.attempts``, from a fresh transaction)
+    # when its error provides IRetryableError: a polling softphone meeting a busy database gets
+    # its answer a moment later instead of an error page.
+    if context.original_exception is not None and is_transient(context.original_exception):
+        from pyramid_retry import mark_error_retryable
+
+        mark_error_retryable(context.sqlalchemy_exception or context.original_exception)
+
+
 def make_engine(settings: dict[str, Any], prefix: str = "sqlalchemy.") -> Engine:
     engine = engine_from_config(settings, prefix, future=True)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy_ms = int(settings.get("ecti.sqlite_busy_timeout_ms", 10000))
+        event.listen(engine, "connect", lambda dbapi_connection, record: _sqlite_pragmas(dbapi_connection, record, busy_ms))
         event.listen(engine, "begin", _sqlite_begin)
+    event.listen(engine, "handle_error", _mark_transient)
     return engine
 
 
