@@ -487,7 +487,7 @@ def api_acd_queue_update(request, body: QueuePatch):
     return queue_out(save_queue(request, _settings(current), queue=queue))
 
 
-@api_view("api.acd.queue", method="DELETE", summary="Delete a queue (refused while calls are in it)", permission="manage",
+@api_view("api.acd.queue", method="DELETE", summary="Delete a queue: it is archived, its history stays (refused while calls are in it or a flow or another queue sends calls to it)", permission="manage",
           status=204, tags=TAGS, errors=(404, 409))
 def api_acd_queue_delete(request):
     delete_queue(request, _queue_or_404(request))
