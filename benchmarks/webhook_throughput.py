@@ -1,12 +1,14 @@
 """Throughput and latency of the incoming-call webhook, against a hello-world Pyramid view.
 
-Both applications are served the same way (waitress, 8 threads, in their own process) and
-loaded the same way (N concurrent keep-alive clients posting for a fixed time) in the same run.
+Both applications are served the same way (waitress, ``--threads`` threads in each of
+``--workers`` processes sharing one listening socket) and loaded the same way (N concurrent
+keep-alive clients posting for a fixed time) in the same run.
 The ECTI request does what a real one does: verify X-Twilio-Signature with the tenant's
 (decrypted) auth token, find the tenant and the number, create the call and its events, run
 the inbound entry and render TwiML.
 
     .venv/bin/python benchmarks/webhook_throughput.py [--seconds 10] [--concurrency 20] [--database URL]
+                                                      [--workers 1] [--threads 8]
 
 Target (issue 3): ECTI ≥ 0.5 × the hello-world rate, p99 < 50 ms at 20 concurrent requests.
 """
@@ -34,6 +36,8 @@ def settings(url: str) -> dict:
         "sqlalchemy.url": url,
         "ecti.secret_key": "benchmark",
         "ecti.encryption_keys": ENCRYPTION_KEY,
+        "ecti.media_dir": os.path.join(tempfile.gettempdir(), "ecti-benchmark-media"),
+        "ecti.jobs.path": os.path.join(tempfile.gettempdir(), "ecti-benchmark-jobs.sqlite"),
     }
 
 
@@ -55,7 +59,7 @@ def prepare_database(url: str) -> None:
     engine.dispose()
 
 
-def serve(kind: str, url: str, port_queue) -> None:
+def serve(kind: str, url: str, sock, threads: int, ready) -> None:
     import logging
 
     from waitress.server import create_server
@@ -74,8 +78,8 @@ def serve(kind: str, url: str, port_queue) -> None:
 
         # No ecti.public_url: signatures are checked against the Host the client used.
         app = configure(settings(url)).make_wsgi_app()
-    server = create_server(app, host="127.0.0.1", port=0, threads=8)
-    port_queue.put(server.effective_port)
+    server = create_server(app, sockets=[sock], threads=threads)
+    ready.put(True)
     server.run()
 
 
@@ -119,17 +123,31 @@ def load(port: int, path: str, seconds: float, concurrency: int, signed: bool) -
     return len(latencies), latencies
 
 
-def measure(kind: str, url: str, path: str, seconds: float, concurrency: int) -> dict:
-    ports = multiprocessing.Queue()
-    process = multiprocessing.Process(target=serve, args=(kind, url, ports), daemon=True)
-    process.start()
-    port = ports.get(timeout=60)
+def measure(kind: str, url: str, path: str, seconds: float, concurrency: int, workers: int, threads: int) -> dict:
+    import socket
+
+    # One listening socket, inherited by every worker process (fork): the kernel hands each
+    # connection to one of them.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    port = sock.getsockname()[1]
+    context = multiprocessing.get_context("fork")
+    ready = context.Queue()
+    processes = [context.Process(target=serve, args=(kind, url, sock, threads, ready), daemon=True) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    for _ in processes:
+        ready.get(timeout=60)
     try:
         load(port, path, 1.0, concurrency, kind == "ecti")  # warm-up
         count, latencies = load(port, path, seconds, concurrency, kind == "ecti")
     finally:
-        process.terminate()
-        process.join()
+        for process in processes:
+            process.terminate()
+            process.join()
+        sock.close()
     latencies.sort()
     return {
         "rate": count / seconds,
@@ -144,6 +162,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--database", help="SQLAlchemy URL (default: a new SQLite file)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes for each application (same for both)")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads per process (same for both)")
     args = parser.parse_args()
     if args.database and args.database.startswith("postgresql"):
         # A throw-away database next to the one named, like the test suite's.
@@ -154,12 +174,13 @@ def main() -> None:
         url = args.database or f"sqlite:///{os.path.join(tempfile.mkdtemp(), 'bench.sqlite')}"
     try:
         prepare_database(url)
-        hello = measure("hello", url, "/hello", args.seconds, args.concurrency)
-        ecti = measure("ecti", url, "/twilio/voice/incoming", args.seconds, args.concurrency)
+        hello = measure("hello", url, "/hello", args.seconds, args.concurrency, args.workers, args.threads)
+        ecti = measure("ecti", url, "/twilio/voice/incoming", args.seconds, args.concurrency, args.workers, args.threads)
     finally:
         if url.startswith("postgresql"):
             _drop_pg_database(args.database, url)
-    print(f"database: {url.split('://')[0]}   concurrency: {args.concurrency}   seconds: {args.seconds}")
+    print(f"database: {url.split('://')[0]}   concurrency: {args.concurrency}   seconds: {args.seconds}   "
+          f"workers: {args.workers} x {args.threads} threads   load average: {os.getloadavg()[0]:.1f}")
     for name, r in (("hello-world view", hello), ("incoming-call webhook", ecti)):
         print(f"{name:24} {r['rate']:8.1f} req/s   p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms   ({r['count']} requests)")
     print(f"ratio webhook/hello-world: {ecti['rate'] / hello['rate']:.2f}   (target >= 0.5)")

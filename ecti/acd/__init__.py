@@ -6,3 +6,4 @@ def includeme(config):
     config.include(".handlers")
     config.include(".jobs")
     config.include(".views")
+    config.include(".config_section")

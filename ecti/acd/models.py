@@ -108,10 +108,20 @@ class AgentStatusChange(TenantScoped, Base):
 
 
 class Queue(TenantScoped, Base):
-    """An ACD queue and its options (docs/acd.md)."""
+    """An ACD queue and its options (docs/acd.md).
+
+    A queue is never deleted, only archived (``archived_at``): its past entries keep pointing at
+    it for reports and call history, while lists, routing and flows no longer see it, and its
+    name can be given to a new queue (the name is unique among the queues not archived).
+    """
 
     __tablename__ = "acd_queues"
-    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_acd_queues_tenant_name"),)
+    __table_args__ = (
+        Index(
+            "uq_acd_queues_tenant_name_live", "tenant_id", "name", unique=True,
+            sqlite_where=text("archived_at IS NULL"), postgresql_where=text("archived_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -140,6 +150,8 @@ class Queue(TenantScoped, Base):
     #: Round robin: the member position offered last (kept here, shared by every process).
     cursor: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When an admin deleted the queue (null: in use).
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     members: Mapped[list["QueueMember"]] = relationship(
         back_populates="queue", order_by="(QueueMember.level, QueueMember.position)", cascade="all, delete-orphan"

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import UserError
 from ..i18n import _
 from ..tenancy.models import Role, User
+from ..models.meta import utcnow
 from .models import EntryStatus, Queue, QueueEntry, QueueMember
 
 OVERFLOW_KINDS = ("hangup", "voicemail", "queue", "flow", "number")
@@ -28,13 +29,23 @@ LIMITS = {
 }
 
 
+def live_queues():
+    """``select(Queue)`` of the queues in use (not archived), by name."""
+    return select(Queue).where(Queue.archived_at.is_(None)).order_by(Queue.name)
+
+
 def find_queue(session, queue_id) -> Queue | None:
-    """The queue ``queue_id`` of the session's tenant, or None (also for ids that are not numbers)."""
+    """The queue ``queue_id`` of the session's tenant, or None (also for archived queues and
+    ids that are not numbers)."""
     try:
         key = int(queue_id)
     except (TypeError, ValueError):
         return None
-    return session.scalar(select(Queue).where(Queue.id == key))
+    return session.scalar(select(Queue).where(Queue.id == key, Queue.archived_at.is_(None)))
+
+
+def queue_by_name(session, name: str) -> Queue | None:
+    return session.scalar(select(Queue).where(Queue.name == name, Queue.archived_at.is_(None)))
 
 
 def validate_queue_ref(session, queue_id) -> Queue:
@@ -118,7 +129,7 @@ def apply_settings(queue: Queue, settings: QueueSettings) -> None:
 def save_queue(request, settings: QueueSettings, *, queue: Queue | None = None) -> Queue:
     """Create (``queue`` None) or change a queue; a duplicate name is a clear error."""
     check_settings(request, settings, queue=queue)
-    clash = request.db.scalar(select(Queue).where(Queue.name == settings.name))
+    clash = queue_by_name(request.db, settings.name)
     if clash is not None and clash is not queue:
         raise UserError("duplicate_queue", _("A queue named ${name} exists already.", mapping={"name": settings.name}), field="name", status=409)
     if queue is None:
@@ -156,10 +167,23 @@ def set_members(request, queue: Queue, members: Sequence[MemberSetting]) -> None
 
 
 def delete_queue(request, queue: Queue) -> None:
+    """Archive the queue: gone from lists, routing and flows, its name free again; its past
+    entries stay (reports, call history). Refused while calls are in it or something routes
+    calls to it (a flow's queue node, another queue's overflow)."""
     busy = request.db.scalar(
         select(QueueEntry.id).where(QueueEntry.queue_id == queue.id, QueueEntry.status != EntryStatus.ended).limit(1)
     )
     if busy is not None:
         raise UserError("queue_in_use", _("Calls are waiting in or connected through this queue. Try again when it is empty."), status=409)
-    request.db.delete(queue)
+    from ..ivr.services import flows_referring
+
+    flows = flows_referring(request.db, request.registry, "queue", queue.id)
+    if flows:
+        raise UserError("queue_in_flows", _("The flows ${flows} send calls to this queue; change them first.", mapping={"flows": ", ".join(flows)}), status=409)
+    feeding = [q.name for q in request.db.scalars(live_queues()) if (q.overflow or {}).get("kind") == "queue" and str((q.overflow or {}).get("target")) == str(queue.id)]
+    if feeding:
+        raise UserError("queue_is_overflow", _("The queues ${queues} overflow into this queue; change them first.", mapping={"queues": ", ".join(feeding)}), status=409)
+    request.db.execute(delete(QueueMember).where(QueueMember.queue_id == queue.id))
+    queue.archived_at = utcnow()
     request.db.flush()
+    request.db.expire(queue, ["members"])

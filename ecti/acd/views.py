@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 from sqlalchemy import func, select
 
@@ -22,7 +22,7 @@ from .agents import agent_for, end_wrap_up, live_status, set_presence
 from .models import (
     STATUS_LABELS, Agent, AgentState, EntryStatus, Offer, OfferStatus, Presence, Queue, QueueEntry, QueueMember,
 )
-from .queues import OVERFLOW_KINDS, MemberSetting, QueueSettings, delete_queue, save_queue, set_members
+from .queues import OVERFLOW_KINDS, MemberSetting, QueueSettings, delete_queue, find_queue, live_queues, save_queue, set_members
 from .routing import accept, decline
 
 TAGS = ("acd",)
@@ -411,7 +411,7 @@ def api_acd_agent_presence(request, body: PresenceIn):
 def api_acd_waiting(request):
     now = utcnow()
     out = []
-    for queue in request.db.scalars(select(Queue).order_by(Queue.name)).all():
+    for queue in request.db.scalars(live_queues()).all():
         waiting, oldest = request.db.execute(
             select(func.count(), func.min(QueueEntry.entered_at)).where(
                 QueueEntry.queue_id == queue.id, QueueEntry.status.in_((EntryStatus.waiting, EntryStatus.offered)))
@@ -432,6 +432,14 @@ def api_acd_waiting(request):
 
 
 # --- queues (admins; supervisors read) ----------------------------------------------------------
+
+def _queue_or_404(request) -> Queue:
+    """The queue of the URL; archived (deleted) queues are not found."""
+    queue = find_queue(request.db, request.matchdict["id"])
+    if queue is None:
+        raise HTTPNotFound()
+    return queue
+
 
 def queue_out(queue: Queue) -> QueueOut:
     overflow = queue.overflow or {"kind": "hangup"}
@@ -456,7 +464,7 @@ def _settings(data: dict) -> QueueSettings:
 
 @api_view("api.acd.queues", method="GET", summary="The company's queues", permission="supervise", response=QueueList, tags=TAGS)
 def api_acd_queues(request):
-    return QueueList(queues=[queue_out(q) for q in request.db.scalars(select(Queue).order_by(Queue.name)).all()])
+    return QueueList(queues=[queue_out(q) for q in request.db.scalars(live_queues()).all()])
 
 
 @api_view("api.acd.queues", method="POST", summary="Create a queue", permission="manage", body=QueueIn, response=QueueOut,
@@ -467,28 +475,28 @@ def api_acd_queue_create(request, body: QueueIn):
 
 @api_view("api.acd.queue", method="GET", summary="One queue", permission="supervise", response=QueueOut, tags=TAGS, errors=(404,))
 def api_acd_queue(request):
-    return queue_out(get_or_404(request, Queue, request.matchdict["id"]))
+    return queue_out(_queue_or_404(request))
 
 
 @api_view("api.acd.queue", method="PATCH", summary="Change a queue's options", permission="manage", body=QueuePatch,
           response=QueueOut, tags=TAGS, errors=(404, 409))
 def api_acd_queue_update(request, body: QueuePatch):
-    queue = get_or_404(request, Queue, request.matchdict["id"])
+    queue = _queue_or_404(request)
     current = queue_out(queue).model_dump(exclude={"id", "members"})
     current.update(body.model_dump(exclude_unset=True))
     return queue_out(save_queue(request, _settings(current), queue=queue))
 
 
-@api_view("api.acd.queue", method="DELETE", summary="Delete a queue (refused while calls are in it)", permission="manage",
+@api_view("api.acd.queue", method="DELETE", summary="Delete a queue: it is archived, its history stays (refused while calls are in it or a flow or another queue sends calls to it)", permission="manage",
           status=204, tags=TAGS, errors=(404, 409))
 def api_acd_queue_delete(request):
-    delete_queue(request, get_or_404(request, Queue, request.matchdict["id"]))
+    delete_queue(request, _queue_or_404(request))
 
 
 @api_view("api.acd.queue_members", method="PUT", summary="Replace a queue's members (levels and order)", permission="manage",
           body=MembersIn, response=QueueOut, tags=TAGS, errors=(404,))
 def api_acd_queue_members(request, body: MembersIn):
-    queue = get_or_404(request, Queue, request.matchdict["id"])
+    queue = _queue_or_404(request)
     set_members(request, queue, [MemberSetting(m.user_id, m.level, m.position or 0) for m in body.members])
     return queue_out(queue)
 
@@ -523,7 +531,7 @@ def _form_settings(post) -> QueueSettings:
 def _page(request, *, queue=None, form=None, errors=None):
     users = request.db.scalars(select(User).where(User.is_active.is_(True), User.role != Role.operator).order_by(User.display_name)).all()
     return {
-        "queues": request.db.scalars(select(Queue).order_by(Queue.name)).all(),
+        "queues": request.db.scalars(live_queues()).all(),
         "queue": queue,
         "form": form or {},
         "errors": errors or {},
@@ -562,13 +570,13 @@ def queues_create(request):
 
 @view_config(route_name="admin.queue", renderer="ecti:acd/templates/queue.jinja2", permission="manage", request_method="GET")
 def queue_page(request):
-    queue = get_or_404(request, Queue, request.matchdict["id"])
+    queue = _queue_or_404(request)
     return _page(request, queue=queue, form=_form_of(queue))
 
 
 @view_config(route_name="admin.queue", renderer="ecti:acd/templates/queue.jinja2", permission="manage", request_method="POST")
 def queue_update(request):
-    queue = get_or_404(request, Queue, request.matchdict["id"])
+    queue = _queue_or_404(request)
     action = request.POST.get("action", "save")
     try:
         with request.db.begin_nested():

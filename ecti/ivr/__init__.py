@@ -24,7 +24,7 @@ def schedule_choices(session) -> dict[int, str]:
 def queue_choices(session) -> dict[int, str]:
     from ..acd.models import Queue
 
-    return dict(session.execute(select(Queue.id, Queue.name).order_by(Queue.name)).all())
+    return dict(session.execute(select(Queue.id, Queue.name).where(Queue.archived_at.is_(None)).order_by(Queue.name)).all())
 
 
 def box_choices(session) -> dict[int, str]:

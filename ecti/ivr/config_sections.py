@@ -1,8 +1,9 @@
 """The IVR's sections of tenant configuration files (see :mod:`ecti.tenant_config`).
 
 In the file, node settings that refer to schedules, voicemail boxes or queues (``x-ecti-ref``)
-hold the referenced object's *name*, so a file moves between installations; the database keeps
-ids. A reference kind that nothing provides yet (queues before the ACD) stays an integer id.
+hold the referenced object's *name*, and prompt references (``x-ecti-prompt``) name the library
+prompt (``{"prompt": "name"}`` instead of ``{"prompt_id": 12}``), so a file moves between
+installations; the database keeps ids. A reference kind that nothing provides stays an id.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import date
 from sqlalchemy import select
 
 from ..i18n import _
+from ..prompts.config_section import FILE_PROMPT_REF_SCHEMA, PromptNames
 from .models import Closure, Flow, Schedule, VoicemailBox, flow_by_name
 from .schedules import WEEKDAYS, WEEKLY_SCHEMA
 from .services import add_closure, create_box, flow_problems, save_flow, save_schedule, schedule_problems
@@ -49,11 +51,18 @@ def _ref_fields(node_type) -> dict[str, str]:
     return {name: schema["x-ecti-ref"] for name, schema in properties.items() if schema.get("x-ecti-ref")}
 
 
+def _prompt_fields(node_type) -> list[str]:
+    properties = getattr(node_type, "settings_schema", {}).get("properties", {})
+    return [name for name, schema in properties.items() if schema.get("x-ecti-prompt")]
+
+
 def file_settings_schema(node_type) -> dict:
     """A node type's settings schema as files see it: references by name (or id)."""
     schema = copy.deepcopy(node_type.settings_schema)
     for name, kind in _ref_fields(node_type).items():
         schema["properties"][name] = {"type": ["string", "integer"], "x-ecti-ref": kind}
+    for name in _prompt_fields(node_type):
+        schema["properties"][name] = copy.deepcopy(FILE_PROMPT_REF_SCHEMA)
     return schema
 
 
@@ -138,6 +147,7 @@ def apply_boxes(ctx, value) -> None:
 
 def export_flows(ctx) -> list:
     checker = ReferenceChecker(ctx.registry, ctx.session)
+    prompts = PromptNames(ctx.session)
     node_types = ctx.registry.ecti.ivr_node_types
     flows = []
     for flow in ctx.session.scalars(select(Flow).order_by(Flow.name)):
@@ -148,6 +158,9 @@ def export_flows(ctx) -> list:
                 choices = checker.choices(kind)
                 if name in settings and choices is not None:
                     settings[name] = choices.get(settings[name], settings[name])
+            for name in _prompt_fields(node_types.get(node["type"])):
+                if name in settings:
+                    settings[name] = prompts.to_file(settings[name])
             nodes.append({"id": node["id"], "type": node["type"], "settings": settings, "next": node.get("next") or {}})
         flows.append({"name": flow.name, "start": flow.start, "nodes": nodes})
     return flows
@@ -155,6 +168,7 @@ def export_flows(ctx) -> list:
 
 def apply_flows(ctx, value) -> None:
     checker = ReferenceChecker(ctx.registry, ctx.session)
+    prompts = PromptNames(ctx.session)
     node_types = ctx.registry.ecti.ivr_node_types
     for i, item in enumerate(value):
         path = f"$.flows[{i}]"
@@ -174,6 +188,10 @@ def apply_flows(ctx, value) -> None:
                         ctx.error(f"{path}.nodes[{j}].settings.{name}", _("There is no ${kind} named ${name}.", mapping={"kind": checker.label(kind), "name": settings[name]}))
                     else:
                         settings[name] = found
+            for name in _prompt_fields(node_types.get(node.get("type"))):
+                if name in settings and not ctx.broken(f"{path}.nodes[{j}].settings.{name}"):
+                    ok, settings[name] = prompts.from_file(ctx, f"{path}.nodes[{j}].settings.{name}", settings[name])
+                    resolved = resolved and ok
             nodes.append({**node, "settings": settings})
         doc = {"name": item["name"], "start": item["start"], "nodes": nodes}
         existing = flow_by_name(ctx.session, item["name"].strip())

@@ -147,7 +147,9 @@ def flow_delete(request):
 @view_config(route_name="ivr.flow_test_call", permission="manage", request_method="POST")
 def flow_test_call(request):
     """Place a test call to a number of this flow through the registered test-call function
-    (``registry["ecti.ivr.test_call"](request, number)``, provided by the simulator)."""
+    (``registry["ecti.ivr.test_call"](request, number)``, provided by the Twilio plugin when
+    it talks to the simulator). The function places the call once this request has committed
+    and returns the page that follows the call, where the admin is sent."""
     flow = get_or_404(request, Flow, request.matchdict["id"])
     place = request.registry.get(TEST_CALL_KEY)
     number = request.db.scalar(select(PhoneNumber).where(PhoneNumber.flow_id == flow.id).order_by(PhoneNumber.e164))
@@ -156,8 +158,10 @@ def flow_test_call(request):
     elif number is None:
         flash(request, _("Assign a number to this flow first."), "error")
     else:
-        place(request, number)
+        where = place(request, number)
         flash(request, _("A test call to ${number} was placed.", mapping={"number": format_domestic(number.e164)}))
+        if where:
+            return HTTPSeeOther(where)
     return _redirect(request, "ivr.flow", id=flow.id)
 
 

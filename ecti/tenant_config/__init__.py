@@ -3,9 +3,14 @@ holidays, voicemail boxes, users (without passwords) and whatever else subsystem
 
 The document is made of *sections*, each registered by the subsystem that owns the data with
 ``config.add_tenant_config_section(name, order=…, schema=…, export=…, apply=…)``: the core
-registers ``tenant``, ``users`` and ``numbers``, the IVR ``schedules``, ``closures``,
-``voicemail_boxes`` and ``flows``; the ACD adds ``queues`` the same way (with an ``order``
-before ``flows``, whose queue nodes refer to queues by name).
+registers ``tenant``, ``users`` and ``numbers``, the prompt library ``prompts``, the IVR
+``schedules``, ``closures``, ``voicemail_boxes`` and ``flows``, the ACD ``queues`` (with an
+``order`` before ``flows``, whose queue nodes refer to queues by name; a queue's overflow into a
+flow is resolved with ``ctx.later`` once the flows exist).
+
+Everything a section refers to is written by *name* — prompts, voicemail boxes, queues,
+schedules, flows, users (by e-mail) — never by database id, so a file moves between tenants and
+installations; an unknown name is an error at its JSON path.
 
 :func:`import_document` checks the whole document against the published JSON Schema
 (:func:`document_schema`, ``docs/tenant-config.schema.json``), then lets each section apply its
@@ -74,9 +79,27 @@ class ConfigContext:
     registry: Any
     tenant: Tenant | None = None
     errors: list[tuple[str, Any]] = field(default_factory=list)
+    #: Work a section leaves until every section has applied (references that point forward,
+    #: e.g. a queue overflowing into a flow imported after the queues): ``later(fn)``.
+    deferred: list[Callable[[], None]] = field(default_factory=list)
 
     def error(self, path: str, message) -> None:
         self.errors.append((path, message))
+
+    def later(self, fn: Callable[[], None]) -> None:
+        self.deferred.append(fn)
+
+    def request(self):
+        """A stand-in for a request, for services written for views (``registry``, ``db``,
+        ``tenant``, ``localizer``): the same checks apply to files as to the console."""
+        from types import SimpleNamespace
+
+        from pyramid.i18n import make_localizer
+
+        from ..i18n import locale_dirs
+
+        locale = self.registry.settings.get("pyramid.default_locale_name", "ja") if self.registry.settings else "ja"
+        return SimpleNamespace(registry=self.registry, db=self.session, tenant=self.tenant, localizer=make_localizer(locale, locale_dirs()))
 
     def broken(self, path: str) -> bool:
         """Whether the schema check already found an error at or under ``path`` (skip it)."""
@@ -161,6 +184,10 @@ def import_document(session, registry, doc: Any, *, tenant: Tenant | None = None
                     session.flush()
                 if ctx.tenant is None:  # the tenant itself was refused: nothing to apply to
                     break
+            if ctx.tenant is not None:
+                for fn in ctx.deferred:
+                    fn()
+                session.flush()
     except Exception:
         savepoint.rollback()
         raise
@@ -313,3 +340,4 @@ def includeme(config):
     config.add_tenant_config_section("tenant", order=0, schema=TENANT_SCHEMA, export=export_tenant, apply=apply_tenant)
     config.add_tenant_config_section("users", order=10, schema=USERS_SCHEMA, export=export_users, apply=apply_users)
     config.add_tenant_config_section("numbers", order=100, schema=NUMBERS_SCHEMA, export=export_numbers, apply=apply_numbers)
+    config.include("ecti.prompts.config_section")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -54,8 +55,12 @@ class CarrierCall:
     at: datetime | None = None
 
 
-def _find_or_create_call(request, tenant: Tenant, info: CarrierCall, direction: Direction, user_id=None) -> tuple[Call, bool]:
-    call = find_call(request.db, info.carrier_call_id)
+#: "Not looked up yet" (as opposed to None: looked up, there is none).
+LOOK_UP: Any = object()
+
+
+def _find_or_create_call(request, tenant: Tenant, info: CarrierCall, direction: Direction, user_id=None, existing=LOOK_UP) -> tuple[Call, bool]:
+    call = find_call(request.db, info.carrier_call_id) if existing is LOOK_UP else existing
     if call is not None:
         return call, False
     call = Call(
@@ -74,17 +79,22 @@ def _find_or_create_call(request, tenant: Tenant, info: CarrierCall, direction: 
     return call, True
 
 
-def inbound_call(request, tenant: Tenant, info: CarrierCall) -> list:
+def inbound_call(request, tenant: Tenant, info: CarrierCall, *, number=LOOK_UP, existing=LOOK_UP) -> list:
     """A call arrived at one of ``tenant``'s numbers. The request's db is scoped to the tenant.
 
     A repeated webhook for the same call (the carrier retried) starts nothing twice: the call
     continues at its entry again, which is what the caller hears after a retry anyway.
+
+    A carrier adapter that already loaded the called ``number`` (a :class:`PhoneNumber` of the
+    tenant, or None) and the ``existing`` call for the carrier's call id (or None) — e.g. in
+    the same query as the tenant — passes them, saving those round trips.
     """
-    call, _created = _find_or_create_call(request, tenant, info, Direction.inbound)
+    call, _created = _find_or_create_call(request, tenant, info, Direction.inbound, existing=existing)
     if not tenant.is_active:
         record_event(request, call, EventKind.refused, reason="tenant_suspended")
         return [say(tenant, _("Thank you for calling. This service is currently unavailable. We apologise for the inconvenience.")), Hangup()]
-    number = request.db.scalar(select(PhoneNumber).where(PhoneNumber.e164 == info.to_number))
+    if number is LOOK_UP:
+        number = request.db.scalar(select(PhoneNumber).where(PhoneNumber.e164 == info.to_number))
     if number is None:
         record_event(request, call, EventKind.refused, reason="unknown_number")
         return [say(tenant, _("The number you have called is not in service.")), Hangup()]

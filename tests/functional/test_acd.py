@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 import webtest as wt
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ecti.acd.agents import set_presence
 from ecti.acd.models import (
@@ -695,3 +695,47 @@ def test_the_ivr_can_check_a_queue_id_for_its_tenant(db, make_tenant):
     with pytest.raises(UserError) as refused:
         validate_queue_ref(db, str(queue.id))
     assert refused.value.code == "unknown_queue"
+
+
+def test_deleting_a_queue_archives_it_and_its_history_stays(acd, login):
+    acd.agent("a")
+    admin = acd.agent("boss", available=False, role="admin")
+    q = acd.queue(["a"], name="サポート")
+    answered, _ = acd.call(q)
+    acd.driver.answer(acd.identity("a"))
+    headers = {"X-CSRF-Token": login(acd.app, admin)}
+    live = acd.app.delete(f"/api/v1/acd/queues/{q.id}", headers=headers, expect_errors=True)
+    assert live.status_int == 409 and live.json["error"]["code"] == "queue_in_use"  # a call is connected through it
+    acd.driver.caller_hangs_up(answered)
+
+    assert acd.app.delete(f"/api/v1/acd/queues/{q.id}", headers=headers).status_int == 204
+    acd.fresh()
+    entry = acd.entry(answered)
+    assert entry is not None and entry.queue_id == q.id and entry.outcome is Outcome.completed  # reports keep the call
+    assert acd.db.get(Queue, q.id).archived_at is not None
+    assert acd.db.scalars(select(QueueMember).where(QueueMember.queue_id == q.id)).all() == []  # no agent routes it
+    assert acd.app.get(f"/api/v1/acd/queues/{q.id}", expect_errors=True).status_int == 404
+    assert acd.app.get("/api/v1/acd/queues").json["queues"] == []
+    assert acd.app.get("/admin/queues").text.count("サポート") == 0
+    again = acd.app.post_json("/api/v1/acd/queues", {"name": "サポート"}, headers=headers)  # the name is free again
+    assert again.status_int == 201 and again.json["id"] != q.id
+    assert [q2["name"] for q2 in acd.app.get("/api/v1/acd/queues").json["queues"]] == ["サポート"]
+
+
+def test_a_queue_a_flow_or_an_overflow_sends_calls_to_is_not_deleted(acd, login):
+    from ecti.ivr.models import Flow
+
+    admin = acd.agent("boss", available=False, role="admin")
+    q = acd.queue([], name="サポート")
+    other = acd.queue([], name="予備", overflow={"kind": "queue", "target": str(q.id)})
+    acd.db.add(Flow(tenant_id=acd.tenant.id, name="代表フロー", start="q", nodes=[{"id": "q", "type": "queue", "settings": {"queue": q.id}, "next": {}}]))
+    acd.db.commit()
+    headers = {"X-CSRF-Token": login(acd.app, admin)}
+    in_flow = acd.app.delete(f"/api/v1/acd/queues/{q.id}", headers=headers, expect_errors=True)
+    assert in_flow.status_int == 409 and "代表フロー" in in_flow.json["error"]["message"]
+    acd.db.execute(delete(Flow))
+    acd.db.commit()
+    overflow = acd.app.delete(f"/api/v1/acd/queues/{q.id}", headers=headers, expect_errors=True)
+    assert overflow.status_int == 409 and "予備" in overflow.json["error"]["message"]
+    assert acd.app.delete(f"/api/v1/acd/queues/{other.id}", headers=headers).status_int == 204
+    assert acd.app.delete(f"/api/v1/acd/queues/{q.id}", headers=headers).status_int == 204

@@ -56,7 +56,7 @@ def test_an_import_creates_a_new_company_with_everything(exported, scoped, ivr_c
     doc["tenant"] = {"slug": "copy", "name": "コピー株式会社", "time_zone": "Asia/Tokyo", "locale": "ja"}
     doc["numbers"] = [{"e164": "+815012349999", "label": "新番号", "flow": "代表番号"}]
     doc["users"] = [{"email": "boss@copy.example", "display_name": "社長", "role": "admin", "is_active": True, "locale": None}]
-    # Queues are not in configuration files until the ACD adds its section: no queue node here.
+    # (Queues travel in the file too: tests/ivr/test_tenant_config_queues.py; here the node is replaced.)
     doc["flows"][0]["nodes"][3] = {"id": "sales", "type": "announcement", "settings": {"prompt": {"text": "営業部です"}}, "next": {"next": "message"}}
     tenant = import_document(scoped, ivr_config.registry, doc)
     scoped.commit()

@@ -167,3 +167,28 @@ def test_the_console_button_synchronises_and_says_what_changed(telephony, make_u
 def test_agents_do_not_see_the_twilio_page(telephony, make_user, login):
     login(telephony.webtest, make_user(telephony.tenant, role="agent"))
     assert telephony.webtest.get("/twilio/account", expect_errors=True).status_int == 403
+
+
+def test_a_repeated_incoming_webhook_and_another_companys_number(telephony, db, make_tenant):
+    """The incoming webhook loads tenant, number, flow and an already recorded call in one
+    query: Twilio repeating the webhook records one call, and a number of another company is
+    not this account's (not in service), as with separate look-ups."""
+    url = telephony.base_url + "/twilio/voice/incoming"
+    params = {"AccountSid": ACCOUNT_SID, "CallSid": "CA" + "a" * 32, "From": CALLER, "To": MAIN_NUMBER, "CallStatus": "ringing"}
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+    first = telephony.webtest.post("/twilio/voice/incoming", params, headers={"X-Twilio-Signature": signature})
+    again = telephony.webtest.post("/twilio/voice/incoming", params, headers={"X-Twilio-Signature": signature})
+    assert first.text == again.text and "準備中" in first.text
+    [record] = calls(db)
+    assert kinds(db, record).count(EventKind.started) == 1
+
+    other = make_tenant(slug="other", name="他社")
+    db.add(PhoneNumber(tenant_id=other.id, e164="+815099998888"))
+    db.commit()
+    theirs = {**params, "CallSid": "CA" + "b" * 32, "To": "+815099998888"}
+    answer = telephony.webtest.post("/twilio/voice/incoming", theirs, headers={"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(url, theirs)})
+    assert "おかけになった電話番号は、現在使われておりません。" in answer.text
+    call = [c for c in calls(db) if c.carrier_call_id == "CA" + "b" * 32][0]
+    assert call.tenant_id == telephony.tenant.id and kinds(db, call)[-1] is EventKind.refused
+    refused = db.scalars(select(CallEvent).where(CallEvent.call_id == call.id, CallEvent.kind == EventKind.refused)).one()
+    assert refused.data == {"reason": "unknown_number"}

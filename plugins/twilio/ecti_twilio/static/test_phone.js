@@ -46,6 +46,15 @@
     }
   }
 
+  if (root.dataset.call) {
+    // A test call the flow editor placed: show what the caller hears, keypad ready.
+    sid = root.dataset.call;
+    act(fetch(api + "/calls/" + sid).then((response) => {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.json();
+    }));
+  }
+
   root.addEventListener("click", (event) => {
     const button = event.target.closest("button");
     if (!button) return;

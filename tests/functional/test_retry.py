@@ -1,0 +1,85 @@
+"""A web request that meets a busy database is run again (pyramid_retry), not answered with an
+error: the softphone's polling and presence changes keep working while the job worker or
+another request holds SQLite's write lock for a moment."""
+import sqlite3
+
+import pytest
+import webtest as wt
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
+
+from ecti.acd.models import Agent, Presence
+from ecti.config import configure
+from ecti.db import is_transient
+
+
+@pytest.fixture
+def short_wait_app(app_settings, database_url, clean_database):
+    """The application on its own engine whose SQLite lock wait is short (100 ms)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's file lock; PostgreSQL's deadlocks are retried by zope.sqlalchemy (sqlstate 40P01/40001)")
+    config = configure(dict(app_settings, **{"ecti.sqlite_busy_timeout_ms": "100"}))
+    yield config.registry["ecti.engine"], config.make_wsgi_app()
+    config.registry["ecti.engine"].dispose()
+
+
+def test_a_request_that_meets_a_locked_database_is_retried(short_wait_app, database_url, db, make_tenant, make_user, login):
+    engine, app = short_wait_app
+    agent = make_user(make_tenant(), role="agent")
+    testapp = wt.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+    token = login(testapp, agent)
+
+    # Another process (the job worker, say) holds the write lock...
+    blocker = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    failures = []
+
+    @event.listens_for(engine, "handle_error")
+    def release_after_first_failure(context):
+        # ...until the request's first attempt gave up waiting for it.
+        failures.append(str(context.original_exception))
+        blocker.rollback()
+
+    try:
+        response = testapp.put_json("/api/v1/acd/me/presence", {"presence": "available"}, headers={"X-CSRF-Token": token})
+    finally:
+        event.remove(engine, "handle_error", release_after_first_failure)
+        blocker.close()
+
+    assert failures == ["database is locked"]  # the first attempt met the lock
+    assert response.status_int == 200 and response.json["presence"] == "available"  # the retry went through
+    assert db.scalar(select(Agent.presence).where(Agent.user_id == agent.id)) is Presence.available
+
+
+def test_a_lock_that_stays_is_tried_retry_attempts_times_then_fails(short_wait_app, database_url, make_tenant, make_user, login):
+    engine, app = short_wait_app
+    agent = make_user(make_tenant(), role="agent")
+    testapp = wt.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+    token = login(testapp, agent)
+    attempts = []
+
+    def count(context):
+        attempts.append(context)
+
+    event.listen(engine, "handle_error", count)
+    blocker = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(OperationalError, match="database is locked"):
+            testapp.put_json("/api/v1/acd/me/presence", {"presence": "available"}, headers={"X-CSRF-Token": token})
+    finally:
+        blocker.rollback()
+        blocker.close()
+        event.remove(engine, "handle_error", count)
+    assert len(attempts) == 3  # retry.attempts, then the error goes up as any other
+
+
+def test_only_lock_and_conflict_errors_count_as_transient():
+    assert is_transient(sqlite3.OperationalError("database is locked"))
+    assert not is_transient(sqlite3.OperationalError("no such table: calls"))
+    assert not is_transient(sqlite3.IntegrityError("UNIQUE constraint failed: users.email"))
+    import psycopg
+
+    assert is_transient(psycopg.errors.DeadlockDetected())
+    assert is_transient(psycopg.errors.SerializationFailure())
+    assert not is_transient(psycopg.errors.UniqueViolation())
