@@ -210,7 +210,8 @@ def list_out(request, lst: DialingList) -> ListOut:
 
 
 def reason_text(request, entry: dict) -> str:
-    return request.localizer.translate(_(entry["msgid"], mapping=entry.get("mapping") or None))
+    msgid = entry["msgid"]  # one of the messages of csv_import and the dialing rules
+    return request.localizer.translate(_(msgid, mapping=entry.get("mapping") or None))
 
 
 def import_out(request, imp: DialingImport) -> ImportOut:

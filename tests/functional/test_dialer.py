@@ -136,7 +136,7 @@ def test_a_shift_jis_csv_imports_the_good_rows_and_reports_the_bad_ones(session_
     refused = {r["row"]: (r["code"], r["reason"]) for r in report["refused"]}
     assert sorted(refused) == [4, 5, 6, 7, 8, 9]
     assert refused[4][0] == "invalid_number" and "有効な電話番号ではありません" in refused[4][1]
-    assert refused[5][0] == "not_domestic" and "日本国内" in refused[5][1]
+    assert refused[5][0] == "not_domestic" and "日本の電話番号ではありません" in refused[5][1]
     assert refused[6][0] == "blocked_service_number"
     assert refused[7] == ("duplicate", "同じ番号が 2 行目にあります。")
     assert refused[8] == ("empty_number", "電話番号が空です。")
@@ -404,7 +404,7 @@ def test_no_answer_is_retried_after_the_delay_up_to_the_count(app, company, db):
         assert (number_of_attempt, number) == (attempt_no, "+819011110001")
         call_and_record(app, company, company.agent_a, attempt_id, Outcome.no_answer, start)
         # Before the delay is over the row is not offered again.
-        assert claim(app, company, company.agent_b, start + timedelta(minutes=30)) in ("nothing_due", "finished")
+        assert claim(app, company, company.agent_b, start + timedelta(minutes=29)) in ("nothing_due", "finished")
     [row] = rows(db, list_id)
     assert (row.status, row.attempts, row.last_outcome) == (RowStatus.done, 3, Outcome.no_answer)
     assert claim(app, company, company.agent_a, t0 + timedelta(days=1)) == "finished"
