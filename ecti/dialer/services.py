@@ -423,6 +423,16 @@ def progress(request, lst: DialingList) -> dict:
 
 # --- lists and imports -----------------------------------------------------------------------
 
+def caller_id_refusal(caller_id: str) -> NumberError | None:
+    """Why ``caller_id`` may not be shown on outgoing calls at all (F-NUM-3/4), or None."""
+    try:
+        check_outbound(caller_id, "03-1234-5678")
+    except NumberError as err:
+        if err.code in ("unsupported_caller_id", "invalid_caller_id"):
+            return err
+    return None
+
+
 def save_list(request, lst: DialingList | None, *, name: str, caller_id: str, schedule_id: int | None, weekly: dict,
               calendars: list[str], retry: dict, preview_seconds: int, agent_ids: list[int]) -> DialingList:
     """Create or change a list; every field is checked first and nothing changes on an error."""
@@ -440,11 +450,9 @@ def save_list(request, lst: DialingList | None, *, name: str, caller_id: str, sc
     own = request.db.scalar(select(PhoneNumber).where(PhoneNumber.e164 == caller_id)) if caller_id else None
     if own is None or not own.voice_capable:
         raise UserError("caller_id_not_owned", _("The chosen caller ID is not one of the company's numbers."), field="caller_id", status=422)
-    try:  # F-NUM-3/4: may this number be shown on outgoing calls at all?
-        check_outbound(caller_id, "03-1234-5678")
-    except NumberError as err:
-        if err.code in ("unsupported_caller_id", "invalid_caller_id"):
-            raise UserError(err.code, err.message, field="caller_id", status=422) from None
+    refused = caller_id_refusal(caller_id)
+    if refused is not None:
+        raise UserError(refused.code, refused.message, field="caller_id", status=422)
     if schedule_id is not None and request.db.scalar(select(Schedule.id).where(Schedule.id == schedule_id)) is None:
         raise UserError("no_such_schedule", _("The chosen business hours do not exist."), field="schedule_id", status=422)
     problems = weekly_problems(weekly or {})

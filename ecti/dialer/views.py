@@ -42,8 +42,10 @@ def _form_of(lst: DialingList | None) -> dict:
 
 def _choices(request) -> dict:
     return {
+        # Only numbers the caller-ID rules allow on outgoing calls (050, 0120, 0800, overseas).
         "caller_ids": [(n.e164, display(n.e164), n.label) for n in request.db.scalars(
-            select(PhoneNumber).where(PhoneNumber.voice_capable.is_(True)).order_by(PhoneNumber.e164))],
+            select(PhoneNumber).where(PhoneNumber.voice_capable.is_(True)).order_by(PhoneNumber.e164))
+            if services.caller_id_refusal(n.e164) is None],
         "schedules": request.db.scalars(select(Schedule).order_by(Schedule.name)).all(),
         "users": request.db.scalars(select(User).where(User.is_active.is_(True), User.role != Role.operator).order_by(User.display_name, User.id)).all(),
         "weekdays": [(d, WEEKDAY_LABELS[d]) for d in WEEKDAYS],
@@ -202,7 +204,7 @@ def export(request):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([translate(h) for h in (_("Row"), _("Phone number"), _("Name"))] + extra_columns + [
-        translate(h) for h in (_("Status"), _("Result"), _("Calls"), _("Agent"), _("Last call"), _("Callback at"), _("Note"))])
+        translate(h) for h in (_("Status"), _("Result"), _("Number of calls"), _("Agent"), _("Last call"), _("Callback at"), _("Note"))])
     zone = request.tenant.time_zone or "Asia/Tokyo"
     from zoneinfo import ZoneInfo
 

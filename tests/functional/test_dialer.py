@@ -532,3 +532,89 @@ def test_concurrent_claims_never_give_one_row_twice(app, company, db, make_user,
     assert errors == []
     assert sorted(got) == sorted(numbers), "every number dialed exactly once"
     assert all(r.status is RowStatus.done for r in rows(db, list_id))
+
+
+# --- the console -----------------------------------------------------------------------------
+
+def test_an_admin_creates_uploads_checks_confirms_and_starts_a_list_in_the_console(webtest, login, company, db):
+    login(webtest, company.admin)
+    page = webtest.get("/dialer")
+    form = page.forms["new-list"]
+    form["name"] = "年末キャンペーン"
+    form["caller_id"] = CALLER_ID
+    form["mon"] = "9:00-12:00, 13:00-20:00"
+    form["calendars"] = True
+    for box in form.fields["agent"]:
+        box.checked = box._value == str(company.agent_a.id)
+    created = form.submit().follow()
+    assert "年末キャンペーン" in created.text and "番号をアップロードしてください" in created.text
+    lst = db.scalar(select(DialingList).where(DialingList.name == "年末キャンペーン"))
+    assert (lst.weekly, lst.calendars, [m.user_id for m in lst.agents]) == ({"mon": [["09:00", "12:00"], ["13:00", "20:00"]]}, ["jp_national"], [company.agent_a.id])
+
+    upload_form = created.forms["upload"]
+    upload_form["file"] = ("顧客.csv", csv_bytes(GOOD_AND_BAD + ["=HYPERLINK(\"x\"),＝式,", "080-7777-6666,-危険,=cmd|' /C calc'!A0,"], "cp932"), "text/csv")
+    preview = upload_form.submit().follow()
+    assert "文字コード: Shift_JIS。取り込める行: 4 件、除外される行: 7 件。" in preview.text
+    refused = {tr["data-row"]: tr.text for tr in preview.html.select("#refused tbody tr")}
+    assert sorted(map(int, refused)) == [4, 5, 6, 7, 8, 9, 11]
+    assert "同じ番号が 2 行目にあります。" in refused["7"] and "発信禁止リストにある番号です。" in refused["9"]
+    assert rows(db, lst.id) == []
+    listed = preview.forms["confirm"].submit().follow()
+    assert "4 件の番号を取り込みました。" in listed.text
+    started = listed.forms["status-form"].submit("status", value="running").follow()
+    assert started.html.select_one("#list-status").text == "実行中"
+    assert "完了: 0 / 未完了: 4" in started.text
+
+    export = webtest.get(f"/dialer/{lst.id}/results.csv")
+    assert export.content_type == "text/csv" and export.body.startswith(b"\xef\xbb\xbf")
+    text = export.body.decode("utf-8-sig")
+    lines = text.split("\r\n")
+    assert lines[0] == "行,電話番号,名前,会社名,備考,状態,結果,発信回数,オペレーター,最終通話,折り返し日時,メモ"
+    assert lines[1].startswith("2,090-1234-5678,山田 太郎,山田商事,午前中希望,未完了")
+    assert "'-危険" in text and "'=cmd|' /C calc'!A0" in text, "cells a spreadsheet would run are defused"
+
+
+def test_console_forms_refuse_bad_input_with_the_reason(webtest, login, company, db):
+    login(webtest, company.admin)
+    form = webtest.get("/dialer").forms["new-list"]
+    form["name"] = "リスト"
+    form["tue"] = "9時から"
+    refused = form.submit(status=422)
+    assert "09:00-12:00, 13:00-18:00 のように" in refused.text or "時間帯" in refused.text
+    db.commit()
+    assert db.scalar(select(func.count()).select_from(DialingList)) == 0
+    form["tue"] = ""
+    created = form.submit().follow()
+    upload_form = created.forms["upload"]
+    upload_form["file"] = ("list.csv", b"", "text/csv")
+    empty = upload_form.submit(status=422)
+    assert "ファイルが空です" in empty.html.select_one("#upload-error").text
+    status = created.forms["status-form"].submit("status", value="running").follow()
+    assert "発信時間帯を設定してください" in status.html.select_one(".flash.error").text
+
+
+def test_the_do_not_call_list_in_the_console(webtest, login, company, db):
+    login(webtest, company.admin)
+    page = webtest.get("/dialer/do-not-call")
+    assert "080-9999-0000" in page.text
+    form = page.forms["add-dnc"]
+    form["number"] = "03-12"
+    assert "有効な電話番号ではありません" in form.submit(status=422).text
+    form = page.forms["add-dnc"]
+    form["number"] = "090-5555-4444"
+    form["reason"] = "本人の依頼"
+    added = form.submit().follow()
+    assert "090-5555-4444 を発信禁止リストに追加しました。" in added.text
+    db.commit()
+    assert db.scalar(select(DoNotCall.reason).where(DoNotCall.number == "+819055554444")) == "本人の依頼"
+    entry = db.scalar(select(DoNotCall).where(DoNotCall.number == "+819055554444"))
+    removed = added.forms[[k for k, f in added.forms.items() if f.fields.get("remove") and f.fields["remove"][0]._value == str(entry.id)][0]].submit("remove").follow()
+    assert "090-5555-4444 を発信禁止リストから削除しました。" in removed.text
+
+
+def test_agents_see_no_dialer_console_and_the_softphone_shows_the_panel(webtest, login, company):
+    login(webtest, company.agent_a)
+    assert webtest.get("/dialer", expect_errors=True).status_int == 403
+    page = webtest.get("/softphone")
+    assert page.html.select_one("section.dl h2").text == "発信リスト"
+    assert "dialer.js" in page.text
