@@ -1,5 +1,6 @@
 // The softphone's dialing-list panel (docs/dialer.md): join a list, see the row reserved for me
-// when I am available, call it with the softphone's own dialer, record the result.
+// when I am available, call it with the softphone's own dialer, record the result. The panel
+// stays hidden for agents who are assigned to no list.
 // It only talks to /api/v1/dialer and, to place the call, fills the softphone's caller ID and
 // number fields and presses its Call button — the softphone's checks and device do the rest.
 (function () {
@@ -53,7 +54,7 @@
     select.disabled = Boolean(current);
     $("[data-dl=join]").hidden = Boolean(current) || !lists.length;
     $("[data-dl=leave]").hidden = !current;
-    if (!lists.length) say(T.no_lists);
+    panel.hidden = !lists.length;  // only agents with a list see the panel
   }
 
   function renderRow() {
