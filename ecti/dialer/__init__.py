@@ -11,6 +11,7 @@ def includeme(config):
     from ..api import API_PREFIX
 
     api = f"{API_PREFIX}/dialer"
+    config.include(".jobs")
     config.add_route("dialer", "/dialer")
     config.add_route("dialer.list", "/dialer/{id:\\d+}")
     config.add_route("dialer.upload", "/dialer/{id:\\d+}/upload")

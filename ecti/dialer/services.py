@@ -48,6 +48,8 @@ DEFAULT_RETRY = {
     "failed": {"count": 1, "delay_minutes": 60},
 }
 RETRY_KINDS = tuple(DEFAULT_RETRY)
+#: A row shown but not dialed for this long goes back to the list (the agent left without leaving).
+STALE_RESERVATION = timedelta(minutes=15)
 
 
 class DialerError(UserError):
@@ -220,10 +222,11 @@ def next_for_agent(request, user: User, now: datetime | None = None) -> SimpleNa
         attempt = mine[0]
         lst = request.db.get(DialingList, attempt.list_id)
         if attempt.status is AttemptStatus.dialing or (
-            lst.status is ListStatus.running and calling_hours(request, lst, now).branch == "open"
+            lst.status is ListStatus.running and agent.presence is Presence.available
+            and calling_hours(request, lst, now).branch == "open"
         ):
             return SimpleNamespace(list=lst, attempt=attempt, reason=None, message=None, next_due=None)
-        # Shown but not dialed when the list paused or the hours ended: it goes back.
+        # Shown but not dialed when the list paused, the hours ended or the agent went away: it goes back.
         release(request, attempt, now, AttemptStatus.released)
         agent = agent_for(request, user.id, lock=True)
     joined = [(lst, m) for lst, m in lists_of_agent(request, user.id) if m.joined_at is not None]
@@ -297,6 +300,19 @@ def release(request, attempt: DialingAttempt, now: datetime, status: AttemptStat
         row.next_attempt_at = now
     request.db.flush()
     _free(request, attempt.user_id, now)
+
+
+def release_stale(request, now: datetime | None = None) -> int:
+    """Give back rows shown to an agent who is no longer there (signed off, away, or the page
+    closed): reserved, not dialed, for :data:`STALE_RESERVATION`. Returns how many."""
+    now = now or utcnow()
+    stale = request.db.scalars(
+        select(DialingAttempt).where(DialingAttempt.status == AttemptStatus.reserved, DialingAttempt.reserved_at <= now - STALE_RESERVATION)
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    ).all()
+    for attempt in stale:
+        release(request, attempt, now, AttemptStatus.released)
+    return len(stale)
 
 
 def skip(request, user: User, attempt_id: int, now: datetime | None = None) -> None:

@@ -618,3 +618,23 @@ def test_agents_see_no_dialer_console_and_the_softphone_shows_the_panel(webtest,
     page = webtest.get("/softphone")
     assert page.html.select_one("section.dl h2").text == "発信リスト"
     assert "dialer.js" in page.text
+
+
+def test_a_row_left_shown_by_an_agent_who_went_away_goes_back(app, company, db):
+    from ecti.acd.models import Agent, Presence
+    from ecti.dialer.jobs import tick_job
+
+    list_id = make_list(db, company, weekly={d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+                        numbers=("+819011110001", "+819011110002"))
+    t0 = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
+    _id, _n, first = claim(app, company, company.agent_a, t0)
+    db.get(Agent, company.agent_a.id).presence = Presence.away
+    db.commit()
+    # The agent's page asks again: the row they can no longer call goes back, keeping its place.
+    assert claim(app, company, company.agent_a, t0) == "not_available"
+    assert claim(app, company, company.agent_b, t0)[2] == first
+    # The other agent closes the page: after 15 minutes the periodic job gives the row back.
+    in_tx(app, company.tenant.id, lambda r: services.release_stale(r, t0 + timedelta(minutes=14)))
+    assert [r.status for r in rows(db, list_id) if r.number == first] == [RowStatus.reserved]
+    tick_job(app.registry)  # the wall clock: long after t0
+    assert [r.status for r in rows(db, list_id) if r.number == first] == [RowStatus.pending]
