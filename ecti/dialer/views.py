@@ -200,7 +200,7 @@ def export(request):
     ):
         last[attempt.row_id] = attempt
     users = {u.id: u.display_name for u in request.db.scalars(select(User))}
-    extra_columns = [c for r in rows[:1] for c, _v in r.extra]
+    extra_columns = list(dict.fromkeys(c for r in rows for c, _v in r.extra))  # every import's columns, in order
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([translate(h) for h in (_("Row"), _("Phone number"), _("Name"))] + extra_columns + [
