@@ -7,7 +7,7 @@
 * ``dialer_imports``: checked CSV uploads waiting for confirmation; ``dialer_do_not_call``.
 
 Revision ID: 0014
-Revises: 0007
+Revises: 0015
 """
 from alembic import op
 import sqlalchemy as sa
