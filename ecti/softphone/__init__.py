@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyramid.events import NewResponse
+from pyramid.events import BeforeRender
 from sqlalchemy import select
 
 from ..i18n import _
@@ -78,18 +78,29 @@ def frame_ancestors(request) -> list[str]:
     sources = ["'self'"]
     providers = request.registry.get(FRAME_ANCESTORS_KEY, [])
     tenant = framing_tenant(request) if providers else None
-    if tenant is not None:
+    if tenant is None:
+        return sources
+    from ..db import set_tenant_scope
+
+    anonymous = request.identity is None
+    if anonymous:  # the sign-in page: read the named tenant's settings, and only its
+        set_tenant_scope(request.db, tenant.id)
+    try:
         for provider in providers:
             sources.extend(s for s in provider(request, tenant) if s not in sources)
+    finally:
+        if anonymous:
+            set_tenant_scope(request.db, None)
     return sources
 
 
-def _frame_policy(event: NewResponse) -> None:
-    request = event.request
+def _frame_policy(event: BeforeRender) -> None:
+    # While the page renders (inside the request's transaction): its response gets the header.
+    request = event.get("request")
     route = getattr(request, "matched_route", None)
     if route is None or route.name not in FRAMED_ROUTES:
         return
-    event.response.headers["Content-Security-Policy"] = "frame-ancestors " + " ".join(frame_ancestors(request))
+    request.response.headers["Content-Security-Policy"] = "frame-ancestors " + " ".join(frame_ancestors(request))
 
 
 def includeme(config):
@@ -97,7 +108,7 @@ def includeme(config):
 
     config.add_directive("add_softphone_script", add_softphone_script)
     config.add_directive("add_softphone_frame_ancestors", add_softphone_frame_ancestors)
-    config.add_subscriber(_frame_policy, NewResponse)
+    config.add_subscriber(_frame_policy, BeforeRender)
 
     config.add_route("softphone", "/softphone")
     config.add_route("softphone.check", "/softphone/check")
