@@ -66,7 +66,7 @@ def check_contact(db, data: ContactData, *, contact_id: int | None = None) -> tu
             try:
                 e164 = to_e164(text)
             except NumberError as err:
-                errors["numbers"] = _("${number}: ${error}", mapping={"number": text, "error": err.message})
+                errors["numbers"] = err.message  # names the number
                 break
             if e164 not in e164s:
                 e164s.append(e164)
