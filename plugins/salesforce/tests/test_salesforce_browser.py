@@ -185,3 +185,32 @@ def test_a_salesforce_origin_that_is_not_configured_gets_no_open_cti(telephony, 
     page.goto(telephony.base_url + "/softphone?mode=Lightning&sfdcIframeOrigin=https%3A%2F%2Fevil.lightning.force.com")
     expect(page.locator("#softphone")).to_have_attribute("data-salesforce", "refused")
     assert not page.evaluate("typeof window.sforce !== 'undefined'")
+
+
+def test_signing_in_inside_the_salesforce_frame(telephony, agent, standin, page):
+    # Nobody signed in yet: the frame shows ECTI's sign-in page (allowed by the tenant's CSP),
+    # and after signing in, the softphone with the Salesforce parameters.
+    page.goto(f"{standin}/lightning.html?ecti={telephony.base_url}&tenant={telephony.tenant.slug}")
+    phone = page.frame_locator("iframe[title=softphone]")
+    phone.get_by_label("メールアドレス").fill(agent.email)
+    phone.get_by_label("パスワード").fill(agent.password)
+    phone.get_by_role("button", name="ログイン").click()
+    expect(phone.locator("#softphone")).to_have_attribute("data-salesforce", "lightning")
+    assert wait_for_call(page, "notifyInitializationComplete")
+
+
+def test_a_salesforce_the_company_did_not_configure_cannot_frame_the_softphone(telephony, agent, standin, page, db):
+    from ecti.db import all_tenants
+
+    with all_tenants(db):
+        db.scalars(select(SalesforceSettings)).one().domains = ["https://acme.lightning.force.com"]
+        db.commit()
+    blocked = []
+    page.on("console", lambda message: blocked.append(message.text) if "frame-ancestors" in message.text else None)
+    page.goto(f"{standin}/lightning.html?ecti={telephony.base_url}&tenant={telephony.tenant.slug}")
+    for _ in range(100):
+        if blocked:
+            break
+        page.wait_for_timeout(100)
+    assert blocked, "Chromium did not refuse the frame"
+    expect(page.frame_locator("iframe[title=softphone]").locator("form")).to_have_count(0)
