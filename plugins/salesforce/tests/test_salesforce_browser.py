@@ -74,7 +74,7 @@ def open_in_salesforce(page, telephony, standin, agent, mode):
     page.wait_for_url(telephony.base_url + "/")
     page.goto(f"{standin}/{mode}.html?ecti={telephony.base_url}&tenant={telephony.tenant.slug}")
     phone = page.frame_locator("iframe[title=softphone]")
-    expect(phone.locator("#softphone")).to_have_attribute("data-salesforce", mode)
+    expect(phone.locator("#softphone")).to_have_attribute("data-salesforce", mode, timeout=15_000)
     expect(phone.locator(".sp-device")).to_have_attribute("data-ready", "true")
     return phone
 
@@ -195,7 +195,7 @@ def test_signing_in_inside_the_salesforce_frame(telephony, agent, standin, page)
     phone.get_by_label("メールアドレス").fill(agent.email)
     phone.get_by_label("パスワード").fill(agent.password)
     phone.get_by_role("button", name="ログイン").click()
-    expect(phone.locator("#softphone")).to_have_attribute("data-salesforce", "lightning")
+    expect(phone.locator("#softphone")).to_have_attribute("data-salesforce", "lightning", timeout=15_000)
     assert wait_for_call(page, "notifyInitializationComplete")
 
 
@@ -214,3 +214,27 @@ def test_a_salesforce_the_company_did_not_configure_cannot_frame_the_softphone(t
         page.wait_for_timeout(100)
     assert blocked, "Chromium did not refuse the frame"
     expect(page.frame_locator("iframe[title=softphone]").locator("form")).to_have_count(0)
+
+
+def test_an_outgoing_call_from_a_click_is_logged_on_the_clicked_record(telephony, agent, standin, page):
+    phone = open_in_salesforce(page, telephony, standin, agent, "lightning")
+    page.evaluate("clickToDial({number: '03-1234-5678', recordId: '001000000000001AAA', recordName: 'アクメ', objectType: 'Account'})")
+    dial = phone.get_by_role("region", name="発信")
+    expect(dial.get_by_label("発信先の番号")).to_have_value("03-1234-5678")
+    dial.get_by_label("発信者番号").select_option(telephony.number)
+    dial.get_by_role("button", name="発信", exact=True).click()
+    callee = telephony.sim.phone("+81312345678")
+    deadline = time.monotonic() + 10
+    while callee.active is None:
+        assert time.monotonic() < deadline, "the call never reached the callee"
+        time.sleep(0.05)
+    in_call = phone.get_by_role("region", name="通話中の電話")
+    in_call.get_by_role("button", name="切る", exact=True).click()
+    expect(in_call).to_be_hidden()
+    [[log]] = wait_for_call(page, "saveLog")
+    task = log["value"]
+    assert task["CallType"] == "Outbound"
+    assert task["WhatId"] == "001000000000001AAA" and "WhoId" not in task  # an account is a "what"
+    assert "03-1234-5678" in task["Subject"]
+    assert task["CallObject"] and f"/calls/{task['CallObject']}" in task["Description"]
+    assert not calls_to(page, "searchAndScreenPop")  # nothing to pop for a call the agent placed

@@ -123,9 +123,13 @@
 
   async function start() {
     const query = new URLSearchParams({origin: origin, mode: lightning ? "lightning" : "classic"});
-    const response = await fetch(API + "/salesforce/adapter?" + query, {credentials: "same-origin", headers: {"Accept": "application/json"}});
-    if (!response.ok) return;
-    const config = await response.json();
+    let config = null;
+    for (let attempt = 0; !config; attempt++) {  // a busy server: try again, a few times
+      const response = await fetch(API + "/salesforce/adapter?" + query, {credentials: "same-origin", headers: {"Accept": "application/json"}});
+      if (response.ok) config = await response.json();
+      else if (attempt >= 4) throw new Error("ECTI did not answer the Salesforce settings: " + response.status);
+      else await new Promise((resolve) => setTimeout(resolve, 500 * (attempt + 1)));
+    }
     if (!config.allowed) {
       root.dataset.salesforce = "refused";
       return;
