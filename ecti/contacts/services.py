@@ -43,8 +43,8 @@ def _number_texts(numbers) -> list[str]:
     return [t.strip() for t in texts if t and t.strip()]
 
 
-def check_contact(db, data: ContactData, *, contact_id: int | None = None) -> tuple[dict, list[str]]:
-    """Check a contact's fields; return (errors by field, the numbers in E.164)."""
+def _check_fields(data: ContactData) -> tuple[dict, list[str]]:
+    """The checks that need no database: (errors by field, the numbers in E.164)."""
     errors: dict = {}
     name = (data.name or "").strip()
     if not name:
@@ -70,15 +70,33 @@ def check_contact(db, data: ContactData, *, contact_id: int | None = None) -> tu
                 break
             if e164 not in e164s:
                 e164s.append(e164)
-        if "numbers" not in errors:
-            taken = db.execute(
-                select(ContactNumber.e164, Contact.id, Contact.name).join(Contact).where(ContactNumber.e164.in_(e164s))
-            ).all()
-            taken = [(number, who) for number, owner, who in taken if owner != contact_id]
-            if taken:
-                number, who = taken[0]
-                errors["numbers"] = _("${number} is already the number of ${name}.",
-                                      mapping={"number": format_domestic(number), "name": who})
+    return errors, e164s
+
+
+def _owners(db, e164s) -> dict[str, tuple[int, str]]:
+    """Which contact of the tenant already has each of these numbers: e164 → (id, name)."""
+    found: dict[str, tuple[int, str]] = {}
+    e164s = list(e164s)
+    for i in range(0, len(e164s), 1000):
+        rows = db.execute(
+            select(ContactNumber.e164, Contact.id, Contact.name).join(Contact).where(ContactNumber.e164.in_(e164s[i:i + 1000]))
+        ).all()
+        found.update((number, (owner, name)) for number, owner, name in rows)
+    return found
+
+
+def _taken_error(number: str, who: str):
+    return _("${number} is already the number of ${name}.", mapping={"number": format_domestic(number), "name": who})
+
+
+def check_contact(db, data: ContactData, *, contact_id: int | None = None) -> tuple[dict, list[str]]:
+    """Check a contact's fields; return (errors by field, the numbers in E.164)."""
+    errors, e164s = _check_fields(data)
+    if "numbers" not in errors:
+        owners = _owners(db, e164s)
+        taken = [(n, owners[n][1]) for n in e164s if n in owners and owners[n][0] != contact_id]
+        if taken:
+            errors["numbers"] = _taken_error(*taken[0])
     return errors, e164s
 
 
@@ -158,7 +176,7 @@ def import_csv(db, tenant_id: int, data: bytes) -> ImportResult:
         raise UserError("csv_too_long", _("At most ${max} rows can be imported at once.", mapping={"max": MAX_IMPORT_ROWS}))
     result = ImportResult()
     seen: dict[str, int] = {}
-    pending: list[ContactData] = []
+    checked: list[tuple[int, ContactData, dict, list[str]]] = []
     for row_number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -170,19 +188,33 @@ def import_csv(db, tenant_id: int, data: bytes) -> ImportResult:
             name=" ".join(cell("name")).strip(), company=" ".join(cell("company")).strip(),
             numbers=[t for value in cell("numbers") for t in _number_texts(value)], note="\n".join(cell("note")).strip(),
         )
-        errors, e164s = check_contact(db, data)
+        errors, e164s = _check_fields(data)
+        checked.append((row_number, data, errors, e164s))
+    # One look at the directory for every number of the file, not one per row.
+    owners = _owners(db, {n for *_, e164s in checked for n in e164s})
+    pending: list[tuple[ContactData, list[str]]] = []
+    for row_number, data, errors, e164s in checked:
         for e164 in e164s:
-            if e164 in seen and not errors:
+            if "numbers" in errors:
+                break
+            if e164 in owners:
+                errors["numbers"] = _taken_error(e164, owners[e164][1])
+            elif e164 in seen:
                 errors["numbers"] = _("${number} is also on row ${row}.", mapping={"number": format_domestic(e164), "row": seen[e164]})
+        for e164 in e164s:
             seen.setdefault(e164, row_number)
         if errors:
             result.errors.extend((row_number, message) for message in errors.values())
         else:
-            pending.append(data)
+            pending.append((data, e164s))
     if result.errors:
         return result
-    for data in pending:
-        save_contact(db, tenant_id, data)
+    db.add_all(
+        Contact(tenant_id=tenant_id, name=data.name, company=data.company, note=data.note,
+                numbers=[ContactNumber(tenant_id=tenant_id, e164=e) for e in e164s])
+        for data, e164s in pending
+    )
+    db.flush()
     result.created = len(pending)
     return result
 
