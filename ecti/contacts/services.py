@@ -166,7 +166,10 @@ def import_csv(db, tenant_id: int, data: bytes) -> ImportResult:
     spreadsheet shows it (the header is row 1).
     """
     text = decode_csv(data)
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as err:  # e.g. a NUL byte: not a spreadsheet's CSV
+        raise UserError("csv_invalid", _("The file is not a readable CSV file (${error}).", mapping={"error": str(err)}))
     if not rows:
         raise UserError("csv_empty", _("The file is empty."))
     columns = _columns(rows[0])

@@ -108,22 +108,15 @@ def contacts_import(request):
         request.response.status_int = 400
         return _page(request, form={}, errors={}, import_errors=[(None, _("The file is larger than 5 MB."))])
     try:
-        with request.db.begin_nested():
-            result = import_csv(request.db, request.tenant.id, data)
-            if result.errors:
-                raise _Rollback()
-    except _Rollback:
-        request.response.status_int = 400
-        return _page(request, form={}, errors={}, import_errors=result.errors)
+        result = import_csv(request.db, request.tenant.id, data)  # writes nothing when a row is wrong
     except UserError as err:
         request.response.status_int = 400
         return _page(request, form={}, errors={}, import_errors=[(None, err.message)])
+    if result.errors:
+        request.response.status_int = 400
+        return _page(request, form={}, errors={}, import_errors=result.errors)
     flash(request, _("${count} contact(s) imported.", mapping={"count": result.created}))
     return HTTPSeeOther(request.route_url("contacts"))
-
-
-class _Rollback(Exception):
-    """Leave the savepoint: the import had errors and must change nothing."""
 
 
 # --- JSON API -----------------------------------------------------------------------------------

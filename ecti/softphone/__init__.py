@@ -19,11 +19,14 @@ Extension points for CRM plugins (the Salesforce adapter uses them):
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from pyramid.events import BeforeRender
 from sqlalchemy import select
 
+from ..db import all_tenants, set_tenant_scope
 from ..i18n import _
+from ..tenancy.models import Tenant
 
 SCRIPTS_KEY = "ecti.softphone.scripts"
 FRAME_ANCESTORS_KEY = "ecti.softphone.frame_ancestors"
@@ -57,11 +60,6 @@ def framing_tenant(request):
     """The tenant whose CRM may frame this page: the signed-in user's, else the one the URL names
     (``?tenant=slug``, also inside the sign-in page's ``next``), so the sign-in page shown in the
     frame before anyone is signed in may be framed too."""
-    from urllib.parse import parse_qs, urlsplit
-
-    from ..db import all_tenants
-    from ..tenancy.models import Tenant
-
     if request.identity is not None:
         return request.tenant
     slug = request.params.get("tenant")
@@ -80,8 +78,6 @@ def frame_ancestors(request) -> list[str]:
     tenant = framing_tenant(request) if providers else None
     if tenant is None:
         return sources
-    from ..db import set_tenant_scope
-
     anonymous = request.identity is None
     if anonymous:  # the sign-in page: read the named tenant's settings, and only its
         set_tenant_scope(request.db, tenant.id)
