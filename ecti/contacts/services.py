@@ -55,6 +55,9 @@ def _check_fields(data: ContactData) -> tuple[dict, list[str]]:
         errors["company"] = _("The company name is too long (at most 200 characters).")
     if len(data.note or "") > 2000:
         errors["note"] = _("The note is too long (at most 2000 characters).")
+    for key in ("name", "company", "note"):
+        if "\x00" in (getattr(data, key) or ""):
+            errors[key] = _("Remove the invisible control character (NUL) from this text.")
     e164s: list[str] = []
     texts = _number_texts(data.numbers)
     if not texts:
@@ -166,9 +169,11 @@ def import_csv(db, tenant_id: int, data: bytes) -> ImportResult:
     spreadsheet shows it (the header is row 1).
     """
     text = decode_csv(data)
+    if "\x00" in text:  # a binary file that happens to decode; no spreadsheet writes NUL
+        raise UserError("csv_invalid", _("The file is not a readable CSV file (${error}).", mapping={"error": "NUL"}))
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as err:  # e.g. a NUL byte: not a spreadsheet's CSV
+    except csv.Error as err:
         raise UserError("csv_invalid", _("The file is not a readable CSV file (${error}).", mapping={"error": str(err)}))
     if not rows:
         raise UserError("csv_empty", _("The file is empty."))

@@ -59,6 +59,7 @@ def test_bad_contacts_are_refused_with_the_reason(supervisor, webtest):
     assert page.status_int == 400
     errors = " ".join(e.text for e in page.html.select("#add-contact .error"))
     assert "名前" in errors and "12" in errors
+    assert "NUL" in add(webtest, name="山田\x00", numbers="03-1111-2222").html.select_one("#add-contact .error").text
     page = add(webtest, name="鈴木 一郎", numbers="03 1234 5678")
     assert "山田 太郎" in page.html.select_one("#add-contact .error").text  # the number is already his
     assert names(webtest) == ["山田 太郎"]
@@ -98,7 +99,9 @@ def test_a_csv_without_the_needed_columns_or_not_text_is_refused(supervisor, web
     assert "電話番号" in upload(webtest, "名前,住所\n山田,東京\n".encode()).html.select_one("ul.error").text
     assert upload(webtest, b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe\x81").status_int == 400
     assert decode_csv("氏名".encode("cp932")) == "氏名"
-    assert "CSV" in upload(webtest, "氏名,電話番号\n山田\x00,03-1234-5678\n".encode()).html.select_one("ul.error").text
+    nul = upload(webtest, "氏名,電話番号\n山田\x00,03-1234-5678\n".encode())
+    assert nul.status_int == 400
+    assert "CSV" in nul.html.select_one("ul.error").text
 
 
 def test_the_caller_name_comes_from_the_directory(make_tenant, make_user, webtest, login, api):
