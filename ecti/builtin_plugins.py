@@ -16,6 +16,13 @@ def ecti_routing_strategies():
 
 
 @hookimpl
+def ecti_crm_connectors():
+    from .contacts.services import DirectoryConnector
+
+    return [DirectoryConnector()]
+
+
+@hookimpl
 def ecti_ivr_node_types():
     return list(IVR_NODE_TYPES)
 

@@ -52,6 +52,7 @@ SUBSYSTEMS = (
     ".acd",
     ".softphone",
     ".dialer",
+    ".contacts",
 )
 
 

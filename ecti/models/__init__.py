@@ -17,6 +17,7 @@ CORE_MODEL_MODULES = (
     "ecti.ivr.models",
     "ecti.prompts.models",
     "ecti.dialer.models",
+    "ecti.contacts.models",
 )
 
 

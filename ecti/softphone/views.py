@@ -16,6 +16,7 @@ from ..errors import UserError
 from ..i18n import _
 from ..telephony.models import PhoneNumber
 from ..telephony.numbering import NumberError, check_outbound, format_domestic
+from . import softphone_scripts
 
 TAGS = ("softphone",)
 #: How many recent calls the agent log shows.
@@ -85,6 +86,7 @@ def softphone_page(request):
         raise UserError("not_an_agent", _("Operators do not take calls."), status=403)
     device = device_config(request)
     return {"device": device, "strings": _strings(request), "caller_ids": _caller_ids(request),
+            "extra_scripts": softphone_scripts(request),
             "away_reasons": [_("Break"), _("Lunch"), _("Meeting"), _("Training")]}
 
 

@@ -190,12 +190,62 @@
       const previous = me;
       me = await api("GET", "/acd/me");
       render();
+      announce(previous, me);
       const hadCall = previous && (previous.call || previous.status === "on_call");
       if (hadCall && !me.call) refreshLog().catch(() => {});
     } catch (error) {
       showError(error.message);
     }
   }
+
+  // --- events for CRM adapters (docs/softphone.md) -------------------------------------------
+  // window gets "ecti:call" CustomEvents: {phase: "incoming" | "connected" | "ended", call_id,
+  // direction, number, display, ...}; "ended" carries the agent log's duration and outcome.
+
+  function emit(phase, detail) {
+    window.dispatchEvent(new CustomEvent("ecti:call", {detail: Object.assign({phase: phase}, detail)}));
+  }
+
+  function announce(previous, current) {
+    const was = (previous && previous.offer) || null;
+    if (current.offer && (!was || was.call_id !== current.offer.call_id)) {
+      emit("incoming", {call_id: current.offer.call_id, direction: "inbound", number: current.offer.caller_number,
+                        display: current.offer.caller_display});
+    }
+    const before = (previous && previous.call) || null;
+    if (current.call && (!before || before.call_id !== current.call.call_id)) {
+      emit("connected", {call_id: current.call.call_id, direction: "inbound", number: current.call.caller_number,
+                         display: current.call.caller_display});
+    }
+    if (before && (!current.call || current.call.call_id !== before.call_id)) {
+      announceEnded({call_id: before.call_id, direction: "inbound", number: before.caller_number, display: before.caller_display});
+    }
+  }
+
+  // The ended call as the agent log has it once the carrier reported its end (duration, outcome).
+  async function announceEnded(call) {
+    let entry = null;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        const log = await api("GET", "/softphone/log");
+        entry = log.calls.find((e) => (call.call_id ? e.call_id === call.call_id
+          : e.direction === "outbound" && e.number === call.number && Date.parse(e.started_at) >= call.since - 60000)) || null;
+      } catch (error) {
+        entry = null;
+      }
+      if (entry && entry.outcome !== "in_progress" && entry.duration_seconds != null) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    emit("ended", Object.assign({}, call, entry ? {call_id: entry.call_id, started_at: entry.started_at,
+      duration_seconds: entry.duration_seconds, outcome: entry.outcome} : {}));
+  }
+
+  window.ectiSoftphone = {
+    fillDial(number) {
+      dialInput.value = number;
+      dialInput.focus();
+    },
+  };
 
   async function refreshSlow() {
     try {
@@ -237,6 +287,7 @@
   }
 
   device.onended = () => {
+    if (outgoing) announceEnded({call_id: null, direction: "outbound", number: outgoing.e164, display: outgoing.display, since: outgoing.startedAt});
     outgoing = null;
     render();
     refreshLog().catch(() => {});
@@ -255,10 +306,11 @@
       $(".sp-error").textContent = checked.message;
       return;
     }
-    outgoing = {display: checked.display, startedAt: Date.now()};
+    outgoing = {display: checked.display, e164: checked.e164, startedAt: Date.now()};
     render();
     try {
       await device.connect({To: checked.e164, CallerId: callerId});
+      emit("connected", {call_id: null, direction: "outbound", number: checked.e164, display: checked.display});
     } catch (error) {
       outgoing = null;
       throw error;
