@@ -76,6 +76,7 @@ class EventKind(str, enum.Enum):
     reconciled = "reconciled"  # a lost carrier callback was repaired
     voicemail = "voicemail"
     recording = "recording"
+    dial_ended = "dial_ended"  # an outgoing call's dial ended: data["status"] (answered, busy …), data["duration"]
     completed = "completed"
 
 

@@ -24,6 +24,10 @@ _FINAL_OUTCOME = {
 }
 
 
+_DIAL_OUTCOME = {"busy": CallOutcome.busy, "no-answer": CallOutcome.no_answer, "failed": CallOutcome.failed,
+                 "canceled": CallOutcome.canceled}
+
+
 def _seconds(later: datetime | None, earlier: datetime | None) -> int | None:
     if later is None or earlier is None:
         return None
@@ -116,14 +120,22 @@ def apply_event(session, call: Call, event: CallEvent) -> None:
             call.has_voicemail = True
         else:
             call.has_recording = True
+    elif kind is EventKind.dial_ended:
+        status = data.get("status")
+        if status in ("completed", "answered"):
+            set_outcome(call, CallOutcome.answered)
+            if data.get("duration") is not None:
+                call.talk_seconds = int(data["duration"])
+        elif status in _DIAL_OUTCOME:
+            set_outcome(call, _DIAL_OUTCOME[status])
     elif kind is EventKind.completed:
         _ended(call)
 
 
 def _ended(call: Call) -> None:
-    """The carrier's final status: fills the outcome nothing else set; outbound talk time."""
-    if call.outcome is not None and OUTCOME_RANK[call.outcome] > 0:
-        return  # answered, refused, abandoned …: the carrier's word adds nothing
+    """The carrier's final status: fills the outcome when nothing else told it."""
+    if call.outcome is not None:
+        return  # answered, refused, abandoned, the dial's result …: the final status adds nothing
     status = call.status
     if call.direction is Direction.outbound:
         if status is CallStatus.completed and call.answered_at is not None:

@@ -55,6 +55,7 @@ EVENT_LABELS = {
     EventKind.reconciled: _("Repaired a lost carrier report"),
     EventKind.voicemail: _("Voicemail left"),
     EventKind.recording: _("Recording made"),
+    EventKind.dial_ended: _("Outgoing call ended"),
     EventKind.completed: _("Call ended"),
 }
 
@@ -172,7 +173,7 @@ def describe(request, event: CallEvent) -> str:
     """A short detail of an event for the timeline (queue, agent, branch, reason …)."""
     data = event.data or {}
     parts = []
-    if event.kind is EventKind.status and data.get("status"):
+    if event.kind in (EventKind.status, EventKind.dial_ended) and data.get("status"):
         parts.append(str(data["status"]))
     if event.kind is EventKind.flow_step:
         parts.extend(str(data[k]) for k in ("flow_name", "node", "type", "branch") if data.get(k))
