@@ -26,7 +26,7 @@ OUTCOME_LABELS = {
     CallOutcome.abandoned: _("Abandoned"),
     CallOutcome.timed_out: _("Timed out in the queue"),
     CallOutcome.overflowed: _("Overflowed"),
-    CallOutcome.refused: _("Refused"),
+    CallOutcome.refused: _("Not accepted"),
     CallOutcome.ivr: _("Ended in the IVR"),
     CallOutcome.busy: _("Busy"),
     CallOutcome.no_answer: _("No answer"),
@@ -38,7 +38,7 @@ EVENT_LABELS = {
     EventKind.started: _("Call started"),
     EventKind.status: _("Carrier status"),
     EventKind.flow_step: _("Call flow step"),
-    EventKind.refused: _("Refused"),
+    EventKind.refused: _("Not accepted"),
     EventKind.entered_queue: _("Entered the queue"),
     EventKind.offered: _("Offered to an agent"),
     EventKind.no_answer: _("Agent did not answer"),
@@ -311,5 +311,5 @@ def includeme(config):
     config.add_route("call", "/calls/{id:\\d+}")
     config.add_route("api.calls", f"{API_PREFIX}/calls")
     config.add_route("api.call", f"{API_PREFIX}/calls/{{id:\\d+}}")
-    config.add_console_nav("calls", _("Conversations"), permission="softphone", order=6)
+    config.add_console_nav("calls", _("Conversation list"), permission="softphone", order=6)
 
