@@ -158,22 +158,39 @@ def _bounds(f: CallFilter, zone: ZoneInfo) -> tuple[datetime | None, datetime | 
     return start, end
 
 
+def _agent(f: CallFilter) -> int | None:
+    """The agent whose calls the list is (their own, or the agent filter)."""
+    return f.own_user_id if f.own_user_id is not None else f.agent_id
+
+
+def keyset(f: CallFilter):
+    """The columns the list is ordered and paged by. An agent's calls page on their
+    ``call_agents`` rows (the same values, in the agent's own index)."""
+    if _agent(f) is not None:
+        return CallAgent.call_started_at, CallAgent.call_id
+    return Call.started_at, Call.id
+
+
 def filtered(f: CallFilter, zone: ZoneInfo):
     """``SELECT calls`` with the filter's conditions (the tenant scope is added by the session)."""
     query = select(Call)
+    agent = _agent(f)
+    if agent is not None:
+        query = query.join(CallAgent, and_(CallAgent.call_id == Call.id, CallAgent.user_id == agent))
+        if f.agent_id is not None and f.agent_id != agent:  # an agent naming another: calls of both
+            query = query.where(exists().where(CallAgent.call_id == Call.id, CallAgent.user_id == f.agent_id))
+    started, _id = keyset(f)
     start, end = _bounds(f, zone)
     if start is not None:
-        query = query.where(Call.started_at >= start)
+        query = query.where(started >= start)
     if end is not None:
-        query = query.where(Call.started_at < end)
+        query = query.where(started < end)
     if f.direction is not None:
         query = query.where(Call.direction == f.direction)
     if f.queue_id is not None:
         query = query.where(Call.queue_id == f.queue_id)
     if f.outcome is not None:
         query = query.where(Call.outcome == f.outcome)
-    for user_id in {u for u in (f.agent_id, f.own_user_id) if u is not None}:
-        query = query.where(exists().where(CallAgent.call_id == Call.id, CallAgent.user_id == user_id))
     if f.number:
         pattern = number_pattern(f.number)
         query = query.where(or_(Call.from_number.like(pattern), Call.to_number.like(pattern)))
@@ -187,11 +204,11 @@ def list_calls(session, f: CallFilter, zone: ZoneInfo, *, after: str | None = No
     another page exists."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     query = filtered(f, zone)
-    key = tuple_(Call.started_at, Call.id)
+    started, id_ = keyset(f)
+    key = tuple_(started, id_)
     if before:
         c = Cursor.decode(before)
-        rows = list(session.scalars(query.where(key > tuple_(c.started_at, c.id))
-                                    .order_by(Call.started_at.asc(), Call.id.asc()).limit(limit + 1)))
+        rows = list(session.scalars(query.where(key > tuple_(c.started_at, c.id)).order_by(started.asc(), id_.asc()).limit(limit + 1)))
         more_newer = len(rows) > limit
         rows = list(reversed(rows[:limit]))
         page = Page(rows, filters=f)
@@ -201,7 +218,7 @@ def list_calls(session, f: CallFilter, zone: ZoneInfo, *, after: str | None = No
     if after:
         c = Cursor.decode(after)
         query = query.where(key < tuple_(c.started_at, c.id))
-    rows = list(session.scalars(query.order_by(Call.started_at.desc(), Call.id.desc()).limit(limit + 1)))
+    rows = list(session.scalars(query.order_by(started.desc(), id_.desc()).limit(limit + 1)))
     page = Page(rows[:limit], filters=f)
     page.next = _cursor(page.calls[-1]) if len(rows) > limit else None
     page.previous = _cursor(page.calls[0]) if after and page.calls else None
