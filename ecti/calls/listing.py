@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_, select, tuple_
+from sqlalchemy.orm import aliased
 
 from ..errors import UserError
 from ..i18n import _
@@ -178,7 +179,8 @@ def filtered(f: CallFilter, zone: ZoneInfo):
     if agent is not None:
         query = query.join(CallAgent, and_(CallAgent.call_id == Call.id, CallAgent.user_id == agent))
         if f.agent_id is not None and f.agent_id != agent:  # an agent naming another: calls of both
-            query = query.where(exists().where(CallAgent.call_id == Call.id, CallAgent.user_id == f.agent_id))
+            other = aliased(CallAgent)
+            query = query.where(exists().where(other.call_id == Call.id, other.user_id == f.agent_id))
     started, _id = keyset(f)
     start, end = _bounds(f, zone)
     if start is not None:
