@@ -11,6 +11,7 @@ import pytest
 from ecti.acd.models import Queue
 from ecti.calls.events import apply_status, record_event
 from ecti.calls.models import Call, CallStatus, Direction, EventKind, Recording
+from ecti.calls.summary import set_crm_record
 from ecti.jobs import in_transaction
 from ecti.telephony.models import PhoneNumber
 
@@ -179,8 +180,11 @@ def test_bad_filters_get_a_specific_message_not_a_500(api, webtest, login, compa
 def test_a_call_page_shows_its_timeline_and_recordings(api, webtest, login, company):
     tenant, calls, admin, aoki, baba, sales, support = company
     call_id = calls.make("CA1", queue=sales, agent=aoki.id, recorded=True)
+    with in_transaction(calls.registry, tenant.id) as request:  # what a CRM connector does after logging the call
+        set_crm_record(request.db.get(Call, call_id), "salesforce", "00T5g00000AbCdE")
     login(api.testapp, admin)
     body = api.get(f"/api/v1/calls/{call_id}").json
+    assert body["crm_record_ids"] == {"salesforce": "00T5g00000AbCdE"}
     assert [e["kind"] for e in body["events"]] == [
         "started", "status", "entered_queue", "offered", "connected", "queue_completed", "recording", "status", "completed"]
     assert body["events"][4]["label"] == "オペレーターが応答"
@@ -193,6 +197,7 @@ def test_a_call_page_shows_its_timeline_and_recordings(api, webtest, login, comp
     assert "2026-04-02 00:30" in page.html.select_one("#timeline").get_text()
     assert page.html.select_one("#call-summary .agent").get_text() == "青木"
     assert page.html.select("#recordings li")
+    assert "00T5g00000AbCdE" in page.html.select_one("#call-summary").get_text()
 
 
 def test_another_companys_call_is_not_found(api, webtest, login, company, make_tenant, make_user, app):
