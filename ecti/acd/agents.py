@@ -87,12 +87,25 @@ def change(request, agent: Agent, *, at: datetime, presence: Presence | None = N
     agent.updated_at = at
     new_status = status_of(agent.presence, agent.state)
     if new_status != agent.status:
+        if agent.status == AgentState.wrap_up.value:
+            _wrap_up_ended(request, agent, at)
         request.db.add(AgentStatusChange(
             tenant_id=agent.tenant_id, user_id=agent.user_id, at=at, from_status=agent.status, to_status=new_status,
             reason=reason, by_user_id=by, call_id=call_id,
         ))
         agent.status = new_status
         agent.status_since = at
+
+
+def _wrap_up_ended(request, agent: Agent, at: datetime) -> None:
+    """Write the wrap-up's length on the call it followed (the call record's wrap-up seconds)."""
+    from ..calls.summary import wrap_up_ended
+
+    call_id = request.db.scalar(
+        select(AgentStatusChange.call_id).where(AgentStatusChange.user_id == agent.user_id, AgentStatusChange.to_status == AgentState.wrap_up.value)
+        .order_by(AgentStatusChange.at.desc(), AgentStatusChange.id.desc()).limit(1)
+    )
+    wrap_up_ended(request.db, call_id, int((at - agent.status_since).total_seconds()))
 
 
 class PresenceRefused(UserError):

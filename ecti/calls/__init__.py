@@ -3,3 +3,4 @@
 
 def includeme(config):
     config.include(".recordings")
+    config.include(".views")

@@ -5,12 +5,14 @@ from datetime import datetime
 
 from ..models.meta import utcnow
 from .models import Call, CallEvent, CallStatus, EventKind
+from .summary import apply_event
 
 
 def record_event(request, call: Call, kind: EventKind, *, at: datetime | None = None, **data) -> CallEvent:
-    """Append an event to ``call`` and tell the ``ecti_call_event`` observers."""
+    """Append an event to ``call``, update the call's summary, tell the ``ecti_call_event`` observers."""
     event = CallEvent(call=call, tenant_id=call.tenant_id, kind=kind, at=at or utcnow(), data=data)
     request.db.add(event)  # written with the rest of the transaction (one flush, not one per event)
+    apply_event(request.db, call, event)
     request.registry.plugins.hook.ecti_call_event(request=request, call=call, event=event)
     return event
 

@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import TenantScoped
@@ -76,12 +76,67 @@ class EventKind(str, enum.Enum):
     reconciled = "reconciled"  # a lost carrier callback was repaired
     voicemail = "voicemail"
     recording = "recording"
+    dial_ended = "dial_ended"  # an outgoing call's dial ended: data["status"] (answered, busy …), data["duration"]
     completed = "completed"
 
 
+class CallOutcome(str, enum.Enum):
+    """How a call ended, one word per call (docs/calls.md). ``None`` while the call is live.
+
+    Later, stronger facts win: a caller who timed out of one queue and was answered in the
+    overflow queue is ``answered``; see :data:`OUTCOME_RANK`.
+    """
+
+    answered = "answered"  # inbound: an agent took it; outbound: the called party answered
+    voicemail = "voicemail"  # the caller left a voicemail message
+    forwarded = "forwarded"  # the IVR forwarded it to an outside number
+    abandoned = "abandoned"  # the caller hung up while waiting in a queue
+    timed_out = "timed_out"  # waited the queue's maximum, then the overflow (without answer)
+    overflowed = "overflowed"  # the queue was full or had nobody signed in: sent to the overflow
+    refused = "refused"  # ECTI refused it (unknown number, suspended, dialling rules, caller ID)
+    ivr = "ivr"  # inbound, ended in the IVR (announcement, menu) without reaching a queue
+    busy = "busy"  # outbound: the called party was busy
+    no_answer = "no_answer"  # outbound: nobody answered
+    failed = "failed"  # the carrier could not connect the call
+    canceled = "canceled"  # hung up before anybody answered (carrier's "canceled")
+
+
+#: Which outcome replaces which: a fact of a higher or equal rank replaces the one before
+#: (so a later queue's abandonment replaces an earlier queue's time-out); the carrier's final
+#: status (rank 0) only decides when nothing of a higher rank happened.
+OUTCOME_RANK = {
+    CallOutcome.answered: 4,
+    CallOutcome.voicemail: 3,
+    CallOutcome.forwarded: 2,
+    CallOutcome.abandoned: 1,
+    CallOutcome.timed_out: 1,
+    CallOutcome.overflowed: 1,
+    CallOutcome.refused: 1,
+    CallOutcome.ivr: 0,
+    CallOutcome.busy: 0,
+    CallOutcome.no_answer: 0,
+    CallOutcome.failed: 0,
+    CallOutcome.canceled: 0,
+}
+
+
 class Call(TenantScoped, Base):
+    """A call and its summary (the columns after ``user_id``), kept by :mod:`ecti.calls.summary`
+    from the call's events in the same transaction as the events."""
+
     __tablename__ = "calls"
-    __table_args__ = (UniqueConstraint("tenant_id", "carrier_call_id", name="uq_calls_tenant_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "carrier_call_id", name="uq_calls_tenant_id"),
+        # The conversation list: newest first, keyset paging on (started_at, id), per filter.
+        Index("ix_calls_list", "tenant_id", "started_at", "id"),
+        Index("ix_calls_list_direction", "tenant_id", "direction", "started_at", "id"),
+        Index("ix_calls_list_queue", "tenant_id", "queue_id", "started_at", "id"),
+        Index("ix_calls_list_outcome", "tenant_id", "outcome", "started_at", "id"),
+        Index("ix_calls_list_queue_outcome", "tenant_id", "queue_id", "outcome", "started_at", "id"),
+        # Partial number search (PostgreSQL: trigram indexes; elsewhere plain ones).
+        Index("ix_calls_from_number_trgm", "from_number", postgresql_using="gin", postgresql_ops={"from_number": "gin_trgm_ops"}),
+        Index("ix_calls_to_number_trgm", "to_number", postgresql_using="gin", postgresql_ops={"to_number": "gin_trgm_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     carrier_call_id: Mapped[str] = mapped_column(String(64))
@@ -94,6 +149,26 @@ class Call(TenantScoped, Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    # --- the summary (ecti.calls.summary) ---
+    #: The company's number of the call: the number called (inbound) or the caller ID shown (outbound).
+    tenant_number: Mapped[str | None] = mapped_column(String(64))
+    #: The queue the call was in last, and the agent who talked last (outbound: who dialled).
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("acd_queues.id", ondelete="SET NULL"))
+    agent_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first entered a queue
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first agent answered
+    wait_seconds: Mapped[int | None] = mapped_column(Integer)
+    talk_seconds: Mapped[int | None] = mapped_column(Integer)
+    hold_seconds: Mapped[int | None] = mapped_column(Integer)
+    wrap_up_seconds: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[CallOutcome | None] = mapped_column(Enum(CallOutcome, native_enum=False, length=16))
+    #: The IVR nodes the call went through: [{"flow": id, "node": id, "type": …, "branch": …}].
+    flow_path: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: Records a CRM connector made for the call: {"connector name": "record id"}.
+    crm_record_ids: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    has_recording: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_voicemail: Mapped[bool] = mapped_column(Boolean, default=False)
 
     events: Mapped[list["CallEvent"]] = relationship(
         back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan"
@@ -110,6 +185,29 @@ class CallEvent(TenantScoped, Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     call: Mapped[Call] = relationship(back_populates="events")
+
+
+class CallAgent(TenantScoped, Base):
+    """An agent's part in a call: offered it, answered it, transferred it away, or dialled it.
+
+    The agent's log and "my calls" in the conversation list read these rows; ``call_started_at``
+    repeats the call's start so that an agent's calls page by the same keyset as the list.
+    """
+
+    __tablename__ = "call_agents"
+    __table_args__ = (
+        UniqueConstraint("call_id", "user_id", name="uq_call_agents_call_user"),
+        Index("ix_call_agents_user", "tenant_id", "user_id", "call_started_at", "call_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    call_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    offered: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    transferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    placed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 def find_call(session, carrier_call_id: str) -> Call | None:

@@ -8,10 +8,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pyramid.view import view_config
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ..api import api_view
-from ..calls.models import Call, CallEvent, CallStatus, Direction, EventKind
+from ..calls.models import Call, CallAgent, CallOutcome, Direction
 from ..errors import UserError
 from ..i18n import _
 from ..telephony.models import PhoneNumber
@@ -178,19 +178,17 @@ def api_check_number(request, body: NumberCheckIn):
     return NumberCheckOut(allowed=True, e164=e164, display=_display(e164), code=None, message=None)
 
 
-def _outcome(call: Call, events: list[CallEvent], user_id: int) -> str:
-    kinds = {e.kind for e in events}
-    if EventKind.refused in kinds:
+def _outcome(call: Call, part: CallAgent) -> str:
+    """The call as this agent saw it, from the call record (docs/calls.md)."""
+    if call.outcome is CallOutcome.refused:
         return "refused"
-    if any(e.kind is EventKind.transferred and e.data.get("from_agent") == user_id for e in events):
+    if part.transferred:
         return "transferred"
     if call.direction is Direction.inbound:
-        if any(e.kind in (EventKind.connected, EventKind.transferred) and e.data.get("agent") == user_id for e in events):
-            return "answered"
-        return "missed"
-    if call.status in (CallStatus.queued, CallStatus.ringing, CallStatus.in_progress):
+        return "answered" if part.answered else "missed"
+    if call.outcome is None:
         return "in_progress"
-    return "answered" if call.answered_at and call.status is CallStatus.completed else "failed"
+    return "answered" if call.outcome is CallOutcome.answered else "failed"
 
 
 def _crm_name(request, number: str):
@@ -210,25 +208,18 @@ def api_agent_log(request):
     user = request.identity
     if user.tenant_id is None:
         raise UserError("not_an_agent", _("Operators do not take calls."), status=403)
-    # Calls I placed, and inbound calls offered to me or transferred by me (ACD events name me).
-    recent_events = request.db.scalars(
-        select(CallEvent).where(CallEvent.kind.in_((EventKind.offered, EventKind.connected, EventKind.transferred)))
-        .order_by(CallEvent.id.desc()).limit(2000)
+    # Calls I placed, and inbound calls offered to me, answered or transferred by me: the call
+    # records' agents (the same data as the conversation list).
+    rows = request.db.execute(
+        select(Call, CallAgent).join(CallAgent, CallAgent.call_id == Call.id).where(CallAgent.user_id == user.id)
+        .order_by(CallAgent.call_started_at.desc(), CallAgent.call_id.desc()).limit(LOG_LIMIT)
     ).all()
-    mine = {e.call_id for e in recent_events if user.id in (e.data.get("agent"), e.data.get("from_agent"))}
-    calls = request.db.scalars(
-        select(Call).where(or_(Call.user_id == user.id, Call.id.in_(mine or {-1}))).order_by(Call.started_at.desc(), Call.id.desc()).limit(LOG_LIMIT)
-    ).all()
-    events: dict[int, list[CallEvent]] = {c.id: [] for c in calls}
-    if calls:
-        for event in request.db.scalars(select(CallEvent).where(CallEvent.call_id.in_(events))).all():
-            events[event.call_id].append(event)
     out = []
-    for call in calls:
+    for call, part in rows:
         number = call.from_number if call.direction is Direction.inbound else call.to_number
         out.append(LogEntry(
             call_id=call.id, direction=call.direction.value, number=number, display=_display(number), name=None,
-            started_at=call.started_at, duration_seconds=call.duration_seconds, outcome=_outcome(call, events[call.id], user.id),
+            started_at=call.started_at, duration_seconds=call.duration_seconds, outcome=_outcome(call, part),
         ))
     return AgentLog(calls=out)
 

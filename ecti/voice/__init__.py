@@ -49,6 +49,7 @@ def dispatch(request, call, handler_name: str, args: dict, call_input) -> list:
 
 def includeme(config):
     config.add_directive("add_call_handler", add_call_handler)
-    from .calls import not_in_service
+    from .calls import OUTBOUND_DIAL_ENDED, outbound_dial_ended, not_in_service
 
     config.add_call_handler(INBOUND_ENTRY, not_in_service)
+    config.add_call_handler(OUTBOUND_DIAL_ENDED, outbound_dial_ended)

@@ -15,7 +15,10 @@ from ..telephony.models import PhoneNumber
 from ..telephony.numbering import NumberError, check_outbound
 from ..tenancy.models import Role, Tenant, User
 from . import INBOUND_ENTRY, dispatch
-from .instructions import CallInput, Dial, DialTarget, Hangup, Say
+from .instructions import CallInput, Continuation, Dial, DialTarget, Hangup, Say
+
+#: The continuation told how an agent's outgoing call ended (answered, busy, no answer …).
+OUTBOUND_DIAL_ENDED = "calls.dial_ended"
 
 #: The softphone identity of a user at the carrier ("client:agent-12" at Twilio).
 IDENTITY_PREFIX = "agent-"
@@ -132,7 +135,14 @@ def softphone_call(request, tenant: Tenant, info: CarrierCall, *, identity: str,
         record_event(request, call, EventKind.refused, reason=err.code, destination=destination)
         return [Say(spoken(tenant, err.message)), Hangup()]
     call.to_number = e164
-    return [Dial([DialTarget("number", e164)], caller_id=caller_id, timeout=45)]
+    return [Dial([DialTarget("number", e164)], caller_id=caller_id, timeout=45, next=Continuation(OUTBOUND_DIAL_ENDED))]
+
+
+def outbound_dial_ended(request, call: Call, args, call_input: CallInput) -> list:
+    """The called party answered and hung up, was busy, did not answer …: the call record's
+    outcome and talk time (a repeated report writes the same again)."""
+    record_event(request, call, EventKind.dial_ended, status=call_input.dial_status, duration=call_input.dial_duration)
+    return [Hangup()]
 
 
 def call_status(request, tenant: Tenant, carrier_call_id: str, status: str, *, duration: int | None = None, at: datetime | None = None) -> bool:

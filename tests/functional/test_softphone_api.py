@@ -1,6 +1,8 @@
 """The softphone's JSON API: caller IDs, the number check before dialing, the agent log, lookup;
 and its pages (the panel and the browser check)."""
-from ecti.calls.models import Call, CallEvent, CallStatus, Direction, EventKind
+from ecti.calls.events import apply_status, record_event
+from ecti.calls.models import Call, CallStatus, Direction, EventKind
+from ecti.jobs import in_transaction
 from ecti.telephony.models import PhoneNumber
 
 
@@ -44,36 +46,40 @@ def test_the_number_check_gives_the_exact_reason_before_any_call(api, db, make_t
     assert api.post("/api/v1/softphone/check-number", json={"caller_id": "+815012345678"}, headers=headers).status_int == 422
 
 
-def test_the_agent_log_lists_my_calls_only(api, db, make_tenant, make_user, login):
+def test_the_agent_log_lists_my_calls_only(app, api, db, make_tenant, make_user, login):
     tenant = _tenant_with_numbers(db, make_tenant)
     me, other = make_user(tenant, role="agent"), make_user(tenant, role="agent")
-    placed = Call(tenant_id=tenant.id, carrier_call_id="CA1", direction=Direction.outbound, from_number="+815012345678",
-                  to_number="+819012345678", status=CallStatus.completed, user_id=me.id, duration_seconds=42)
-    answered = Call(tenant_id=tenant.id, carrier_call_id="CA2", direction=Direction.inbound, from_number="+819011112222",
-                    to_number="+815012345678", status=CallStatus.completed)
-    transferred = Call(tenant_id=tenant.id, carrier_call_id="CA3", direction=Direction.inbound, from_number="+819033334444",
-                       to_number="+815012345678", status=CallStatus.completed)
-    theirs = Call(tenant_id=tenant.id, carrier_call_id="CA4", direction=Direction.outbound, from_number="+815012345678",
-                  to_number="+81311112222", status=CallStatus.completed, user_id=other.id)
-    db.add_all([placed, answered, transferred, theirs])
-    db.flush()
-    db.add_all([
-        CallEvent(tenant_id=tenant.id, call_id=answered.id, kind=EventKind.connected, data={"agent": me.id}),
-        CallEvent(tenant_id=tenant.id, call_id=transferred.id, kind=EventKind.connected, data={"agent": me.id}),
-        CallEvent(tenant_id=tenant.id, call_id=transferred.id, kind=EventKind.transferred, data={"agent": other.id, "from_agent": me.id}),
-    ])
-    db.commit()
+    # Events go through record_event, the one way (it keeps the call records the log reads).
+    with in_transaction(app.registry, tenant.id) as request:
+        def call(sid, direction, from_, to, user_id=None):
+            row = Call(tenant_id=tenant.id, carrier_call_id=sid, direction=direction, from_number=from_, to_number=to,
+                       status=CallStatus.in_progress, user_id=user_id)
+            request.db.add(row)
+            request.db.flush()
+            record_event(request, row, EventKind.started)
+            return row
+
+        placed = call("CA1", Direction.outbound, "+815012345678", "+819012345678", me.id)
+        answered = call("CA2", Direction.inbound, "+819011112222", "+815012345678")
+        transferred = call("CA3", Direction.inbound, "+819033334444", "+815012345678")
+        theirs = call("CA4", Direction.outbound, "+815012345678", "+81311112222", other.id)
+        record_event(request, answered, EventKind.connected, agent=me.id)
+        record_event(request, transferred, EventKind.connected, agent=me.id)
+        record_event(request, transferred, EventKind.transferred, to_kind="agent", agent=other.id, from_agent=me.id)
+        for row in (placed, answered, transferred, theirs):
+            apply_status(request, row, CallStatus.completed, duration=42 if row is placed else None)
+        placed, answered, transferred, theirs = (c.id for c in (placed, answered, transferred, theirs))
     login(api.testapp, me)
     calls = api.get("/api/v1/softphone/log").json["calls"]
     by_id = {c["call_id"]: c for c in calls}
-    assert set(by_id) == {placed.id, answered.id, transferred.id}
-    assert by_id[placed.id]["direction"] == "outbound" and by_id[placed.id]["display"] == "090-1234-5678"
-    assert by_id[placed.id]["duration_seconds"] == 42
-    assert by_id[answered.id]["outcome"] == "answered" and by_id[answered.id]["display"] == "090-1111-2222"
-    assert by_id[transferred.id]["outcome"] == "transferred"
+    assert set(by_id) == {placed, answered, transferred}
+    assert by_id[placed]["direction"] == "outbound" and by_id[placed]["display"] == "090-1234-5678"
+    assert by_id[placed]["duration_seconds"] == 42
+    assert by_id[answered]["outcome"] == "answered" and by_id[answered]["display"] == "090-1111-2222"
+    assert by_id[transferred]["outcome"] == "transferred"
     api.testapp.reset()
     login(api.testapp, other)
-    assert {c["call_id"] for c in api.get("/api/v1/softphone/log").json["calls"]} == {theirs.id, transferred.id}
+    assert {c["call_id"] for c in api.get("/api/v1/softphone/log").json["calls"]} == {theirs, transferred}
 
 
 def test_lookup_shows_the_number_when_no_crm_knows_it(api, db, make_tenant, make_user, login):

@@ -102,10 +102,14 @@ def _sync_app(client, tenant, account: TwilioAccount, urls: dict, report: SyncRe
         app = next((a for a in client.applications.list(friendly_name=name) if a.sid == account.twiml_app_sid), None)
     if app is None:
         app = next(iter(client.applications.list(friendly_name=name)), None)
+    # The status callback ends the browser's outgoing calls in ECTI (their call records).
+    wanted = dict(voice_url=urls["client_voice_url"], voice_method="POST", status_callback=urls["status_callback"],
+                  status_callback_method="POST")
     if app is None:
-        app = client.applications.create(friendly_name=name, voice_url=urls["client_voice_url"], voice_method="POST")
+        app = client.applications.create(friendly_name=name, **wanted)
         report.app_created = True
-    elif app.voice_url != urls["client_voice_url"] or (app.voice_method or "POST") != "POST":
-        client.applications(app.sid).update(voice_url=urls["client_voice_url"], voice_method="POST")
+    elif (app.voice_url != urls["client_voice_url"] or (app.voice_method or "POST") != "POST"
+          or app.status_callback != urls["status_callback"]):
+        client.applications(app.sid).update(**wanted)
         report.app_updated = True
     account.twiml_app_sid = app.sid

@@ -1,0 +1,315 @@
+"""The conversation list (会話一覧) and a call's page in the console, and the same in the JSON API."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from ..api import API_PREFIX, api_view
+from ..i18n import _
+from ..telephony.numbering import format_domestic
+from ..tenancy.models import Role, User
+from ..web import get_or_404, tenant_zone
+from .listing import FilterError, list_calls, may_see_all_calls, parse_filters, visible
+from .models import Call, CallAgent, CallEvent, CallOutcome, EventKind, Recording
+
+TAGS = ("calls",)
+
+OUTCOME_LABELS = {
+    CallOutcome.answered: _("Answered"),
+    CallOutcome.voicemail: _("Voicemail"),
+    CallOutcome.forwarded: _("Forwarded"),
+    CallOutcome.abandoned: _("Abandoned"),
+    CallOutcome.timed_out: _("Timed out in the queue"),
+    CallOutcome.overflowed: _("Overflowed"),
+    CallOutcome.refused: _("Not accepted"),
+    CallOutcome.ivr: _("Ended in the IVR"),
+    CallOutcome.busy: _("Busy"),
+    CallOutcome.no_answer: _("No answer"),
+    CallOutcome.failed: _("Not connected"),
+    CallOutcome.canceled: _("Canceled"),
+}
+
+EVENT_LABELS = {
+    EventKind.started: _("Call started"),
+    EventKind.status: _("Carrier status"),
+    EventKind.flow_step: _("Call flow step"),
+    EventKind.refused: _("Not accepted"),
+    EventKind.entered_queue: _("Entered the queue"),
+    EventKind.offered: _("Offered to an agent"),
+    EventKind.no_answer: _("Agent did not answer"),
+    EventKind.connected: _("Agent answered"),
+    EventKind.held: _("Put on hold"),
+    EventKind.resumed: _("Taken off hold"),
+    EventKind.transferred: _("Transferred"),
+    EventKind.abandoned: _("Caller hung up while waiting"),
+    EventKind.timed_out: _("Waited the queue's maximum"),
+    EventKind.overflowed: _("Sent to the overflow"),
+    EventKind.exit_empty: _("Left the queue: nobody signed in"),
+    EventKind.offer_canceled: _("Offer withdrawn"),
+    EventKind.queue_completed: _("Conversation ended"),
+    EventKind.reconciled: _("Repaired a lost carrier report"),
+    EventKind.voicemail: _("Voicemail left"),
+    EventKind.recording: _("Recording made"),
+    EventKind.dial_ended: _("Outgoing call ended"),
+    EventKind.completed: _("Call ended"),
+}
+
+DIRECTION_LABELS = {"inbound": _("Incoming"), "outbound": _("Outgoing")}
+
+
+def display(number: str | None) -> str:
+    if not number:
+        return ""
+    try:
+        return format_domestic(number)
+    except Exception:  # anonymous, client:… or a foreign format: as the carrier gave it
+        return number
+
+
+def duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def recording_url(request, recording: Recording) -> str | None:
+    """Where the console plays a recording, once recording playback (route ``recording_media``) exists."""
+    try:
+        return request.route_url("recording_media", id=recording.id)
+    except KeyError:
+        return None
+
+
+def _names(request, user_ids) -> dict[int, str]:
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(request.db.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
+
+
+def _queue_names(request, queue_ids) -> dict[int, str]:
+    from ..acd.models import Queue
+
+    ids = {i for i in queue_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(request.db.execute(select(Queue.id, Queue.name).where(Queue.id.in_(ids))).all())
+
+
+def _page(request):
+    """The filters and one page of calls; an agent's list is their own calls."""
+    filters = parse_filters(request.params)
+    if not may_see_all_calls(request):
+        filters.own_user_id = request.identity.id
+    try:
+        limit = int(request.params.get("limit", "") or 50)
+    except ValueError:
+        limit = 50
+    return list_calls(request.db, filters, tenant_zone(request), after=request.params.get("after") or None,
+                      before=request.params.get("before") or None, limit=limit)
+
+
+def _call_for(request) -> Call:
+    call = get_or_404(request, Call, request.matchdict["id"])
+    if not visible(request, call):
+        raise HTTPNotFound()  # an agent asks for a call that is not theirs: as if it did not exist
+    return call
+
+
+# --- console ----------------------------------------------------------------------------------
+
+@view_config(route_name="calls", renderer="ecti:calls/templates/calls.jinja2", permission="softphone")
+def calls_page(request):
+    from ..acd.models import Queue
+
+    error, page = None, None
+    try:
+        page = _page(request)
+    except FilterError as err:
+        error = err
+        request.response.status_int = 422
+    calls = page.calls if page else []
+    everyone = may_see_all_calls(request)
+    agents = request.db.scalars(
+        select(User).where(User.role != Role.operator, User.is_active.is_(True)).order_by(User.display_name)
+    ).all() if everyone else []
+    return {
+        "page": page, "calls": calls, "error": error, "params": request.params, "everyone": everyone,
+        "agents": agents, "queues": request.db.scalars(select(Queue).order_by(Queue.name)).all(),
+        "agent_names": _names(request, [c.agent_user_id for c in calls]),
+        "queue_names": _queue_names(request, [c.queue_id for c in calls]),
+        "outcomes": OUTCOME_LABELS, "directions": DIRECTION_LABELS, "display": display, "duration": duration,
+        "query": page.filters.query_params() if page else {},
+    }
+
+
+@view_config(route_name="call", renderer="ecti:calls/templates/call.jinja2", permission="softphone")
+def call_page(request):
+    from ..ivr.models import VoicemailMessage
+
+    call = _call_for(request)
+    events = request.db.scalars(select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.at, CallEvent.id)).all()
+    recordings = request.db.scalars(select(Recording).where(Recording.call_id == call.id).order_by(Recording.id)).all()
+    voicemails = request.db.scalars(select(VoicemailMessage).where(VoicemailMessage.call_id == call.id).order_by(VoicemailMessage.id)).all()
+    agents = request.db.scalars(select(CallAgent).where(CallAgent.call_id == call.id).order_by(CallAgent.id)).all()
+    return {
+        "call": call, "events": events, "event_labels": EVENT_LABELS, "recordings": recordings, "voicemails": voicemails,
+        "recording_url": lambda r: recording_url(request, r), "agents": agents,
+        "names": _names(request, [a.user_id for a in agents] + [call.agent_user_id]),
+        "queue_names": _queue_names(request, [call.queue_id]),
+        "outcomes": OUTCOME_LABELS, "directions": DIRECTION_LABELS, "display": display, "duration": duration,
+        "describe": lambda e: describe(request, e),
+    }
+
+
+def describe(request, event: CallEvent) -> str:
+    """A short detail of an event for the timeline (queue, agent, branch, reason …)."""
+    data = event.data or {}
+    parts = []
+    if event.kind in (EventKind.status, EventKind.dial_ended) and data.get("status"):
+        parts.append(str(data["status"]))
+    if event.kind is EventKind.flow_step:
+        parts.extend(str(data[k]) for k in ("flow_name", "node", "type", "branch") if data.get(k))
+    if data.get("queue") is not None and event.kind is not EventKind.refused:
+        name = _queue_names(request, [data["queue"]]).get(data["queue"]) if isinstance(data["queue"], int) else None
+        parts.append(name or str(data["queue"]))
+    for key in ("agent", "from_agent"):
+        if isinstance(data.get(key), int):
+            parts.append(_names(request, [data[key]]).get(data[key], f"#{data[key]}"))
+    for key in ("reason", "by", "box_name", "purpose"):
+        if data.get(key):
+            parts.append(str(data[key]))
+    if data.get("wait_seconds") is not None:
+        parts.append(request.localizer.translate(_("waited ${time}", mapping={"time": duration(data["wait_seconds"])})))
+    return " · ".join(parts)
+
+
+# --- API --------------------------------------------------------------------------------------
+
+class CallOut(BaseModel):
+    id: int
+    direction: Literal["inbound", "outbound"]
+    from_number: str
+    to_number: str
+    from_display: str
+    to_display: str
+    tenant_number: str | None
+    status: str
+    outcome: Literal[tuple(o.value for o in CallOutcome)] | None  # type: ignore[valid-type]
+    started_at: datetime
+    queued_at: datetime | None
+    answered_at: datetime | None
+    connected_at: datetime | None
+    ended_at: datetime | None
+    duration_seconds: int | None
+    wait_seconds: int | None
+    talk_seconds: int | None
+    hold_seconds: int | None
+    wrap_up_seconds: int | None
+    queue_id: int | None
+    queue_name: str | None
+    agent_user_id: int | None
+    agent_name: str | None
+    has_recording: bool
+    has_voicemail: bool
+    crm_record_ids: dict[str, str]
+
+
+class CallList(BaseModel):
+    calls: list[CallOut]
+    #: Give as ``?after=`` for the next (older) page / ``?before=`` for the previous (newer) one.
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+class EventOut(BaseModel):
+    kind: str
+    label: str
+    at: datetime
+    data: dict[str, Any]
+
+
+class RecordingOut(BaseModel):
+    id: int
+    status: str
+    purpose: str
+    duration_seconds: int | None
+    created_at: datetime
+    media_url: str | None
+
+
+class CallAgentOut(BaseModel):
+    user_id: int
+    name: str | None
+    offered: bool
+    answered: bool
+    transferred: bool
+    placed: bool
+
+
+class CallDetail(CallOut):
+    flow_path: list[dict[str, Any]]
+    agents: list[CallAgentOut]
+    events: list[EventOut]
+    recordings: list[RecordingOut]
+
+
+def call_out(call: Call, agent_names: dict[int, str], queue_names: dict[int, str], cls=CallOut, **extra):
+    return cls(
+        id=call.id, direction=call.direction.value, from_number=call.from_number, to_number=call.to_number,
+        from_display=display(call.from_number), to_display=display(call.to_number), tenant_number=call.tenant_number,
+        status=call.status.value, outcome=call.outcome.value if call.outcome else None, started_at=call.started_at,
+        queued_at=call.queued_at, answered_at=call.answered_at, connected_at=call.connected_at, ended_at=call.ended_at,
+        duration_seconds=call.duration_seconds, wait_seconds=call.wait_seconds, talk_seconds=call.talk_seconds,
+        hold_seconds=call.hold_seconds, wrap_up_seconds=call.wrap_up_seconds, queue_id=call.queue_id,
+        queue_name=queue_names.get(call.queue_id), agent_user_id=call.agent_user_id, agent_name=agent_names.get(call.agent_user_id),
+        has_recording=call.has_recording, has_voicemail=call.has_voicemail, crm_record_ids=call.crm_record_ids or {}, **extra,
+    )
+
+
+@api_view("api.calls", method="GET",
+          summary="The conversation list: calls newest first; filters from, to (YYYY-MM-DD, the company's time zone), "
+                  "direction, agent, queue, number, outcome; pages with after/before cursors",
+          permission="softphone", response=CallList, tags=TAGS, errors=(422,))
+def api_calls(request):
+    page = _page(request)
+    return CallList(
+        calls=[call_out(c, _names(request, [x.agent_user_id for x in page.calls]), _queue_names(request, [x.queue_id for x in page.calls]))
+               for c in page.calls],
+        next_cursor=page.next, previous_cursor=page.previous,
+    )
+
+
+@api_view("api.call", method="GET", summary="One call: its record, the agents in it, its events and recordings",
+          permission="softphone", response=CallDetail, tags=TAGS, errors=(404,))
+def api_call(request):
+    call = _call_for(request)
+    translate = request.localizer.translate
+    events = request.db.scalars(select(CallEvent).where(CallEvent.call_id == call.id).order_by(CallEvent.at, CallEvent.id)).all()
+    recordings = request.db.scalars(select(Recording).where(Recording.call_id == call.id).order_by(Recording.id)).all()
+    agents = request.db.scalars(select(CallAgent).where(CallAgent.call_id == call.id).order_by(CallAgent.id)).all()
+    names = _names(request, [a.user_id for a in agents] + [call.agent_user_id])
+    return call_out(
+        call, names, _queue_names(request, [call.queue_id]), cls=CallDetail, flow_path=call.flow_path or [],
+        agents=[CallAgentOut(user_id=a.user_id, name=names.get(a.user_id), offered=a.offered, answered=a.answered,
+                             transferred=a.transferred, placed=a.placed) for a in agents],
+        events=[EventOut(kind=e.kind.value, label=translate(EVENT_LABELS[e.kind]), at=e.at, data=e.data or {}) for e in events],
+        recordings=[RecordingOut(id=r.id, status=r.status, purpose=r.purpose, duration_seconds=r.duration_seconds,
+                                 created_at=r.created_at, media_url=recording_url(request, r)) for r in recordings],
+    )
+
+
+def includeme(config):
+    config.add_route("calls", "/calls")
+    config.add_route("call", "/calls/{id:\\d+}")
+    config.add_route("api.calls", f"{API_PREFIX}/calls")
+    config.add_route("api.call", f"{API_PREFIX}/calls/{{id:\\d+}}")
+    config.add_console_nav("calls", _("Conversation list"), permission="softphone", order=6)
+
