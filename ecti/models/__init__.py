@@ -16,6 +16,7 @@ CORE_MODEL_MODULES = (
     "ecti.acd.models",
     "ecti.ivr.models",
     "ecti.prompts.models",
+    "ecti.notifications.models",
 )
 
 

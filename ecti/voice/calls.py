@@ -122,7 +122,12 @@ def softphone_call(request, tenant: Tenant, info: CarrierCall, *, identity: str,
         record_event(request, call, EventKind.refused, reason=err.code, destination=destination)
         return [Say(spoken(tenant, err.message)), Hangup()]
     call.to_number = e164
-    return [Dial([DialTarget("number", e164)], caller_id=caller_id, timeout=45)]
+    from ..recordings.services import recording_status, records_outbound
+
+    record = records_outbound(request.db)
+    request.db.flush()  # the call's id goes into the recording callback
+    return [Dial([DialTarget("number", e164)], caller_id=caller_id, timeout=45,
+                 record=record, recording_status=recording_status(call) if record else None)]
 
 
 def call_status(request, tenant: Tenant, carrier_call_id: str, status: str, *, duration: int | None = None, at: datetime | None = None) -> bool:
