@@ -90,6 +90,14 @@ def test_queue_calls_are_recorded_in_two_channels_from_answer_when_the_queue_say
     [recording] = h.stored(db, Recording)
     assert (recording.purpose, recording.status, recording.duration_seconds) == ("call", "completed", 30)
     assert telephony.sim.recordings[recording.carrier_recording_id].source == "Conference"
+    assert recording.channels == 2
+    # Played through ECTI: both channels (caller and agent), 30 seconds.
+    import io
+    import wave
+
+    wav = wave.open(io.BytesIO(h.browser(telephony, make_user(telephony.tenant, role="supervisor", email="sv@tel.example"))
+                               .get(f"/recordings/{recording.id}/media").body))
+    assert (wav.getnchannels(), wav.getnframes()) == (2, 30 * 8000)
     assert telephony.sim.errors_for(telephony.account_sid) == []
 
 

@@ -489,7 +489,10 @@ class RestApi:
         if ext == ".mp3":
             body, content_type = audio.mp3_bytes(recording.duration), "audio/mpeg"
         else:
-            body = audio.wav_bytes(recording.duration, recording.channels)
+            channels = recording.channels
+            if recording.source == "Conference" and request.GET.get("RequestedChannels") != "2":
+                channels = 1  # conference recordings are down-mixed unless asked otherwise
+            body = audio.wav_bytes(recording.duration, channels)
             content_type = "audio/x-wav"
         return Response(body=body, content_type=content_type)
 
