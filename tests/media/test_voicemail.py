@@ -217,3 +217,25 @@ def test_recording_settings_form(telephony, db, make_user, h):
     assert db.scalar(select(QueueRecordingOverride.record).where(QueueRecordingOverride.queue_id == queue.id)) is False
     agent = h.browser(telephony, make_user(telephony.tenant, role="agent", email="agent@tel.example"))
     agent.get("/recordings/settings", status=403)
+
+
+@pytest.mark.parametrize("record", [True, False])
+def test_softphone_calls_are_recorded_in_two_channels_when_the_company_says_so(telephony, db, make_user, h, record):
+    db.rollback()
+    db.add(RecordingSettings(tenant_id=telephony.tenant.id, record_queue_calls=False, record_outbound=record))
+    db.commit()
+    agent = make_user(telephony.tenant, role="agent", email="aoki@tel.example")
+    customer = telephony.sim.phone("+81312345678")
+    customer.behaviour = "answer"
+    device = telephony.softphone(agent)
+    device.connect({"To": "03-1234-5678", "CallerId": telephony.number})
+    telephony.sim.advance(20)
+    device.hangup()
+    telephony.sim.settle()
+    recordings = h.stored(db, Recording)
+    if not record:
+        assert recordings == [] and telephony.sim.recordings == {}
+        return
+    [recording] = recordings
+    assert (recording.purpose, recording.channels, recording.duration_seconds) == ("call", 2, 20)
+    assert telephony.sim.recordings[recording.carrier_recording_id].source == "DialVerb"
