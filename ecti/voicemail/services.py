@@ -70,7 +70,8 @@ def recipients(session, box: VoicemailBox) -> list[tuple[str, str]]:
 
 
 def record_handler(request, call, args, call_input) -> list:
-    """``voicemail.record`` {"target": box id, "queue"?}: the ACD's overflow to voicemail.
+    """``voicemail.record`` {"target": box id, "queue"?}: the ACD's overflow to voicemail (with
+    no box named, the box whose ``queue_id`` is the queue).
 
     First visit: greeting and record; back here with the recording: save it, thank, hang up.
     """
@@ -80,6 +81,8 @@ def record_handler(request, call, args, call_input) -> list:
         box = request.db.scalar(select(VoicemailBox).where(VoicemailBox.id == int(args.get("target", ""))))
     except ValueError:
         pass
+    if box is None and args.get("queue", "").isdigit():  # no box named: the queue's own box
+        box = request.db.scalar(select(VoicemailBox).where(VoicemailBox.queue_id == int(args["queue"])).order_by(VoicemailBox.id))
     if box is None:
         return [say(tenant, _("We are sorry, nobody can take your call now. Please call again later.")), Hangup()]
     here = Continuation("voicemail.record", {k: v for k, v in args.items() if k in ("target", "queue")} | {"stage": "recorded"})
