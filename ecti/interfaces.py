@@ -186,6 +186,10 @@ class RecordingCarrier(Protocol):
         exception means the carrier could not be reached.
         """
 
+    # Optional: def stop_recording(self, *, registry, tenant, carrier_recording_id,
+    # carrier_call_id=None, conference_id=None) -> None — end a live call or conference
+    # recording now (ECTI stops recordings at an hour, F-REC-1).
+
     def delete_recording(self, *, registry: Any, tenant: Any, carrier_recording_id: str) -> None:
         """Delete a recording at the carrier. A recording the carrier no longer has counts as
         deleted; raise when the carrier refuses or cannot be reached."""

@@ -206,6 +206,46 @@ def delete_at_carrier(registry, session, tenant, recording: Recording, *, now: d
         message.deleted_at = message.deleted_at or now
 
 
+LIMIT_JOB = "recordings.limit"
+
+
+def limit_length(request, recording: Recording, *, carrier_call_id: str | None, conference_id: str | None) -> None:
+    """Queue the job that stops ``recording`` at the carrier when it reaches an hour.
+
+    ``<Record>`` takes a ``maxLength``; ``<Dial record>`` and ``<Conference record>`` take no
+    length, so ECTI stops those itself (the carrier's ``stop_recording``)."""
+    from .. import jobs
+
+    started = recording.created_at or utcnow()
+    registry, args = request.registry, (recording.tenant_id, recording.id, carrier_call_id or "", conference_id or "")
+    request.tm.get().addAfterCommitHook(
+        lambda committed: committed and jobs.enqueue(registry, LIMIT_JOB, *args, eta=started + timedelta(seconds=MAX_RECORDING_SECONDS))
+    )
+
+
+def stop_if_recording(registry, tenant_id: int, recording_id: int, carrier_call_id: str = "", conference_id: str = "") -> bool:
+    """The ``recordings.limit`` job: stop the recording at the carrier if it still runs."""
+    from .. import jobs
+    from ..tenancy.models import Tenant
+
+    with jobs.in_transaction(registry, tenant_id) as request:
+        recording = request.db.get(Recording, recording_id)
+        if recording is None or recording.status != "in-progress":
+            return False
+        tenant = request.db.get(Tenant, tenant_id)
+        carrier = carrier_of(registry, tenant)
+        carrier_recording_id = recording.carrier_recording_id
+    if not hasattr(carrier, "stop_recording"):
+        return False
+    try:
+        carrier.stop_recording(registry=registry, tenant=tenant, carrier_recording_id=carrier_recording_id,
+                               carrier_call_id=carrier_call_id or None, conference_id=conference_id or None)
+    except Exception:
+        log.exception("could not stop recording %s at an hour", carrier_recording_id)
+        return False
+    return True
+
+
 def apply_retention(registry, now: datetime | None = None) -> list[str]:
     """Delete, at the carrier, the recordings older than each company's retention period.
 

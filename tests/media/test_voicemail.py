@@ -2,6 +2,8 @@
 JSON API, box settings; and what the recording settings make the carrier record."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -252,3 +254,32 @@ def test_softphone_calls_are_recorded_in_two_channels_when_the_company_says_so(t
     [recording] = recordings
     assert (recording.purpose, recording.channels, recording.duration_seconds) == ("call", 2, 20)
     assert telephony.sim.recordings[recording.carrier_recording_id].source == "DialVerb"
+
+
+def test_a_recording_is_stopped_at_an_hour_while_the_call_goes_on(telephony, db, make_user, h):
+    """F-REC-1: ``<Dial record>`` has no length limit in TwiML; an hour after the recording
+    started, ECTI's ``recordings.limit`` job stops it at the carrier."""
+    db.rollback()
+    db.add(RecordingSettings(tenant_id=telephony.tenant.id, record_queue_calls=False, record_outbound=True))
+    db.commit()
+    agent = make_user(telephony.tenant, role="agent", email="aoki@tel.example")
+    customer = telephony.sim.phone("+81312345678")
+    customer.behaviour = "answer"
+    device = telephony.softphone(agent)
+    device.connect({"To": "03-1234-5678", "CallerId": telephony.number})
+    telephony.sim.settle()
+    [recording] = h.stored(db, Recording)
+    assert recording.status == "in-progress"
+    huey = telephony.registry["ecti.huey"]
+    [limit] = [t for t in huey.pending() + huey.scheduled() if t.name == "recordings.limit"]
+    assert abs((limit.eta - recording.created_at.replace(tzinfo=None)) - timedelta(seconds=3600)) < timedelta(seconds=1)
+    telephony.sim.advance(3600)
+    assert huey.execute(limit, timestamp=limit.eta) is True  # what the worker does when it is due
+    telephony.sim.settle()
+    telephony.sim.advance(60)
+    assert customer.active is not None  # the call itself goes on
+    device.hangup()
+    telephony.sim.settle()
+    [recording] = h.stored(db, Recording)
+    assert (recording.status, recording.duration_seconds) == ("completed", 3600)
+    assert telephony.sim.errors_for(telephony.account_sid) == []

@@ -226,6 +226,14 @@ class TwilioCarrier:
             close=response.close,
         )
 
+    def stop_recording(self, *, registry, tenant, carrier_recording_id: str, carrier_call_id: str | None = None,
+                       conference_id: str | None = None) -> None:
+        """End a live recording now: ``Status=stopped`` on the call's or the conference's
+        recording (Twilio's Recordings resource under Calls/{CA} or Conferences/{CF})."""
+        client = client_for(registry, tenant)
+        parent = client.conferences(conference_id) if conference_id else client.calls(carrier_call_id)
+        parent.recordings(carrier_recording_id).update(status="stopped")
+
     def delete_recording(self, *, registry, tenant, carrier_recording_id: str) -> None:
         try:
             client_for(registry, tenant).recordings(carrier_recording_id).delete()
