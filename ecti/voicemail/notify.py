@@ -1,6 +1,7 @@
 """How "voicemail received" reads (built when it is sent, in the recipient's language)."""
 from __future__ import annotations
 
+import logging
 from zoneinfo import ZoneInfo
 
 from ..i18n import _
@@ -9,7 +10,7 @@ from ..ivr.models import VoicemailBox, VoicemailMessage
 from ..telephony.numbering import format_domestic
 from ..tenancy.models import Tenant
 
-log = __import__("logging").getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 def message_url(request, message_id: int) -> str:

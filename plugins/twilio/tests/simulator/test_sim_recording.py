@@ -148,3 +148,26 @@ def test_conference_recordings_are_two_channel_served_down_mixed_unless_asked(si
     dual = wave.open(io.BytesIO(requests.get(url, params={"RequestedChannels": "2"}).content))
     assert (mono.getnchannels(), dual.getnchannels()) == (1, 2)
     assert mono.getnframes() == dual.getnframes() == 5 * 8000
+
+
+def test_a_call_recording_is_stopped_through_the_rest_api(sim, webhooks, number, twilio_client):
+    """``client.calls(CA).recordings(RE).update(status="stopped")`` as Twilio: the recording
+    completes now (status callback with its length), the call goes on; a stopped one refuses."""
+    sim.phone(PHONE).behaviour = "answer"
+    webhooks.route("/voice", f'<Response><Dial record="record-from-answer-dual" recordingStatusCallback="/rec" '
+                             f'recordingStatusCallbackEvent="in-progress completed"><Number>{PHONE}</Number></Dial></Response>')
+    call = sim.dial(CALLER, number.phone_number)
+    sim.settle()
+    started = webhooks.last("/rec").params
+    assert started["RecordingStatus"] == "in-progress"
+    sim.advance(12)
+    stopped = twilio_client.calls(call.sid).recordings(started["RecordingSid"]).update(status="stopped")
+    assert stopped.status == "stopped"
+    sim.settle()
+    done = webhooks.last("/rec").params
+    assert (done["RecordingStatus"], done["RecordingDuration"]) == ("completed", "12")
+    assert call.status == "in-progress"
+    with pytest.raises(TwilioRestException) as refused:
+        twilio_client.calls(call.sid).recordings(started["RecordingSid"]).update(status="stopped")
+    assert refused.value.status == 400
+    call.hangup()
