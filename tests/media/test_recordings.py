@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from ecti.calls.models import Recording, RecordingSettings
-from ecti.ivr.models import VoicemailBox
+from ecti.ivr.models import VoicemailMessage
 from ecti.recordings.services import apply_retention
 from ecti_twilio.testing import ACCOUNT_SID
 
@@ -100,7 +99,7 @@ def test_repeated_recording_callbacks_leave_one_recording(telephony, recorded, d
         assert h.replay(telephony, webhook).status_int == 200
     [recording] = h.stored(db, Recording)
     assert recording.status == "completed" and recording.carrier_recording_id == callbacks[0]["params"]["RecordingSid"]
-    assert len(h.stored(db, __import__("ecti.ivr.models", fromlist=["VoicemailMessage"]).VoicemailMessage)) == 1
+    assert len(h.stored(db, VoicemailMessage)) == 1
 
 
 def test_an_admin_deletes_a_recording_at_the_carrier_after_confirming(telephony, recorded, make_user, db, h):

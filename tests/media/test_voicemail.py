@@ -207,7 +207,7 @@ def test_box_settings_are_checked_before_anything_changes(telephony, db, make_us
     form["recipient_emails"] = "a@example.jp"
     form["user_id"] = str(agent.id)
     form["attach_audio"] = True
-    done = form.submit(status=303)
+    form.submit(status=303)
     db.rollback()
     db.expire_all()
     saved = db.get(VoicemailBox, box.id)
