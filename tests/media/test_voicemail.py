@@ -283,3 +283,35 @@ def test_a_recording_is_stopped_at_an_hour_while_the_call_goes_on(telephony, db,
     [recording] = h.stored(db, Recording)
     assert (recording.status, recording.duration_seconds) == ("completed", 3600)
     assert telephony.sim.errors_for(telephony.account_sid) == []
+
+
+def test_box_settings_travel_in_tenant_configuration_files(telephony, db, make_user, h):
+    from ecti.tenancy.models import Tenant
+    from ecti.tenant_config import ConfigRefused, export_document, import_document
+
+    user = make_user(telephony.tenant, role="supervisor", email="sv@tel.example")
+    box = h.voicemail_line(telephony, db)
+    box.greeting, box.max_length, box.attach_audio = {"text": "只今留守にしております。"}, 45, True
+    box.recipient_user_ids, box.recipient_emails = [user.id], ["owner@outside.example"]
+    db.commit()
+    tenant = db.get(Tenant, telephony.tenant.id)
+    exported = export_document(db, telephony.registry, tenant)
+    [item] = exported["voicemail_boxes"]
+    assert item == {"name": "代表伝言", "greeting": "只今留守にしております。", "max_length": 45, "recipient_users": ["sv@tel.example"],
+                    "recipient_emails": ["owner@outside.example"], "attach_audio": True}
+    item.update(max_length=90, recipient_users=["nobody@tel.example"])
+    try:
+        import_document(db, telephony.registry, exported)
+    except ConfigRefused as refused:
+        assert [path for path, _message in refused.errors] == ["$.voicemail_boxes[0].recipient_users[0]"]
+    else:
+        raise AssertionError("an unknown recipient was accepted")
+    db.rollback()
+    db.expire_all()
+    assert db.get(VoicemailBox, box.id).max_length == 45  # all or nothing
+    item.update(recipient_users=["sv@tel.example"], attach_audio=False)
+    import_document(db, telephony.registry, exported)
+    db.commit()
+    db.expire_all()
+    saved = db.get(VoicemailBox, box.id)
+    assert (saved.max_length, saved.attach_audio, saved.recipient_user_ids) == (90, False, [user.id])
