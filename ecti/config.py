@@ -28,8 +28,10 @@ ENVIRONMENT = {
     "ECTI_DISABLED_PLUGINS": "ecti.disabled_plugins",
     "ECTI_MEDIA_DIR": "ecti.media_dir",
     "ECTI_TWILIO_API_BASE_URL": "ecti.twilio.api_base_url",
-    "ECTI_SMTP_HOST": "mail.host",
-    "ECTI_SMTP_PORT": "mail.port",
+    "ECTI_SMTP_HOST": "ecti.mail.host",
+    "ECTI_SMTP_PORT": "ecti.mail.port",
+    "ECTI_SMTP_USERNAME": "ecti.mail.username",
+    "ECTI_SMTP_PASSWORD": "ecti.mail.password",
 }
 
 #: Subsystems, in the order they are included.
@@ -53,6 +55,9 @@ SUBSYSTEMS = (
     ".softphone",
     ".dialer",
     ".contacts",
+    ".recordings",
+    ".notifications",
+    ".voicemail",
 )
 
 

@@ -97,7 +97,10 @@ class Notification:
     subject: Any
     body: Any
     link: str | None = None
+    #: ``(filename, content type, bytes)``, e.g. a voicemail message as WAV.
     attachments: Sequence[tuple[str, str, bytes]] = ()
+    #: The recipients' language: translate ``subject`` and ``body`` with it ("ja" or "en").
+    locale: str = "ja"
 
 
 @runtime_checkable
@@ -154,6 +157,42 @@ class SmsCarrier(Protocol):
 
     def sms_error_message(self, code: str) -> Any:
         """A translatable explanation of one of the carrier's SMS error codes, or None."""
+
+
+@dataclass
+class RecordingMedia:
+    """A recording's audio as the carrier serves it: ``chunks`` yields the bytes in order
+    (``length`` of them when known); ``close()`` releases the connection."""
+
+    content_type: str
+    length: int | None
+    chunks: Any
+    close: Any = None
+
+
+class RecordingNotFound(Exception):
+    """The carrier no longer has this recording (or its media)."""
+
+
+@runtime_checkable
+class RecordingCarrier(Protocol):
+    """A :class:`Carrier` that keeps recordings (F-REC-2): ECTI fetches and deletes them with
+    the tenant's credentials and never shows the carrier's URL to anyone."""
+
+    def fetch_recording(self, *, registry: Any, tenant: Any, carrier_recording_id: str, media_format: str, channels: int | None = None) -> RecordingMedia:
+        """Start streaming the media of a recording; ``media_format`` is ``wav`` or ``mp3``.
+
+        Raise :class:`RecordingNotFound` when the carrier has no such recording; any other
+        exception means the carrier could not be reached.
+        """
+
+    # Optional: def stop_recording(self, *, registry, tenant, carrier_recording_id,
+    # carrier_call_id=None, conference_id=None) -> None — end a live call or conference
+    # recording now (ECTI stops recordings at an hour, F-REC-1).
+
+    def delete_recording(self, *, registry: Any, tenant: Any, carrier_recording_id: str) -> None:
+        """Delete a recording at the carrier. A recording the carrier no longer has counts as
+        deleted; raise when the carrier refuses or cannot be reached."""
 
 
 @runtime_checkable

@@ -29,6 +29,7 @@ from ..calls.models import EventKind
 from ..i18n import _
 from ..models.meta import utcnow
 from ..prompts import prompt_instructions
+from ..recordings.services import recording_status, records_queue
 from ..telephony.numbering import NumberError, check_outbound
 from ..tenancy.models import Tenant
 from ..voice import HANDLERS_KEY, dispatch
@@ -72,7 +73,7 @@ def enqueue_call(request, call, queue, *, depth: int = 0) -> list:
     existing = live_entry_of_call(request, call.id)
     if existing is not None:
         if existing.queue_id == queue.id and existing.status is not EntryStatus.connected:
-            return _join(call, existing)  # the carrier repeated the request
+            return _join(request, call, existing)  # the carrier repeated the request
         leave_queue(request, existing, Outcome.transferred, now, reason="entered_other_queue", redirect=False)
     entry = QueueEntry(tenant_id=call.tenant_id, queue_id=queue.id, call_id=call.id, status=EntryStatus.waiting, entered_at=now,
                        on_hold=False, hold_seconds=0, missed_offers=0)
@@ -90,13 +91,18 @@ def enqueue_call(request, call, queue, *, depth: int = 0) -> list:
     request.db.flush()
     record_event(request, call, EventKind.entered_queue, at=now, queue=queue.id, position=position_of(request, entry))
     route(request, queue, now)
-    return _join(call, entry)
+    return _join(request, call, entry)
 
 
-def _join(call, entry) -> list:
+def _join(request, call, entry) -> list:
+    """The caller waits in the call's conference. A recorded queue's conference records from
+    its start, which is when the agent joins (the caller alone does not start it): the
+    recording begins at answer, the caller on the first channel (F-REC-1)."""
+    record = records_queue(request.db, entry.queue_id)
     return [Conference(
         conference_name(call.id), start_on_enter=False, end_on_exit=True,
         wait=Continuation("acd.wait", {"entry": str(entry.id)}),
+        record=record, recording_status=recording_status(call) if record else None,
     )]
 
 

@@ -231,5 +231,40 @@ class Recording(TenantScoped, Base):
     #: What was recorded: "call" (a conversation) or "voicemail".
     purpose: Mapped[str] = mapped_column(String(16), default="call")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When it was deleted at the carrier (by hand or by the retention job); the row stays.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     call: Mapped[Call] = relationship()
+
+    @property
+    def playable(self) -> bool:
+        return self.status == "completed" and self.deleted_at is None
+
+
+class RecordingSettings(TenantScoped, Base):
+    """A company's recording policy (F-REC-1): which calls are recorded, how long they are kept.
+
+    One row per tenant (none: nothing is recorded, kept forever). Queues may override
+    ``record_queue_calls`` (:class:`QueueRecordingOverride`); ``record_outbound`` is the setting
+    for calls agents place from the softphone.
+    """
+
+    __tablename__ = "recording_settings"
+    __table_args__ = (UniqueConstraint("tenant_id", name="uq_recording_settings_tenant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_queue_calls: Mapped[bool] = mapped_column(Boolean, default=False)
+    record_outbound: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Days a recording is kept before the retention job deletes it; None keeps it forever.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class QueueRecordingOverride(TenantScoped, Base):
+    """A queue that records (or does not) whatever the company setting says."""
+
+    __tablename__ = "queue_recording_overrides"
+    __table_args__ = (UniqueConstraint("tenant_id", "queue_id", name="uq_queue_recording_overrides_queue"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("acd_queues.id", ondelete="CASCADE"), index=True)
+    record: Mapped[bool] = mapped_column(Boolean)

@@ -39,8 +39,14 @@ def store_recording(request, call: Call, call_input, *, purpose: str = "call") -
 
 
 def recording_status_handler(request, call, args, call_input) -> list:
-    """Continuation ``calls.recording``: a carrier's recording status callback."""
-    store_recording(request, call, call_input, purpose=args.get("purpose", "call"))
+    """Continuation ``calls.recording``: a carrier's recording status callback. A recording
+    that starts is limited to an hour (F-REC-1, :func:`ecti.recordings.services.limit_length`)."""
+    recording = store_recording(request, call, call_input, purpose=args.get("purpose", "call"))
+    if recording is not None and recording.status == "in-progress":
+        from ..recordings.services import limit_length
+
+        limit_length(request, recording, carrier_call_id=call_input.carrier_call_id,
+                     conference_id=(call_input.raw or {}).get("ConferenceSid"))
     return []
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..i18n import _
 from ..prompts.config_section import FILE_PROMPT_REF_SCHEMA, PromptNames
@@ -42,7 +42,20 @@ CLOSURES_SCHEMA = {
 }
 BOXES_SCHEMA = {
     "type": "array",
-    "items": {"type": "object", "properties": {"name": _NAME}, "required": ["name"], "additionalProperties": False},
+    "items": {
+        "type": "object",
+        "properties": {
+            "name": _NAME,
+            "greeting": {"type": ["string", "null"], "maxLength": 500},
+            "max_length": {"type": "integer", "minimum": 5, "maximum": 600},
+            # users of the company, by e-mail (the users section comes first)
+            "recipient_users": {"type": "array", "items": {"type": "string", "maxLength": 254}},
+            "recipient_emails": {"type": "array", "items": {"type": "string", "maxLength": 254}},
+            "attach_audio": {"type": "boolean"},
+        },
+        "required": ["name"],
+        "additionalProperties": False,
+    },
 }
 
 
@@ -136,13 +149,48 @@ def apply_closures(ctx, value) -> None:
 
 
 def export_boxes(ctx) -> list:
-    return [{"name": b.name} for b in ctx.session.scalars(select(VoicemailBox).order_by(VoicemailBox.name))]
+    from ..tenancy.models import User
+
+    emails = dict(ctx.session.execute(select(User.id, User.email)).all())
+    return [
+        {
+            "name": b.name, "greeting": (b.greeting or {}).get("text"), "max_length": b.max_length,
+            "recipient_users": sorted(emails[u] for u in b.recipient_user_ids or [] if u in emails),
+            "recipient_emails": list(b.recipient_emails or []), "attach_audio": bool(b.attach_audio),
+        }
+        for b in ctx.session.scalars(select(VoicemailBox).order_by(VoicemailBox.name))
+    ]
 
 
 def apply_boxes(ctx, value) -> None:
+    """Boxes by name; their settings (greeting, length, recipients, attachment) when given. The
+    queue and the owner agent are set in the console (they name rows of other sections)."""
+    from ..tenancy.models import User
+
     for i, item in enumerate(value):
-        if not ctx.broken(f"$.voicemail_boxes[{i}]") and ctx.session.scalar(select(VoicemailBox).where(VoicemailBox.name == item["name"].strip())) is None:
-            create_box(ctx.session, item["name"])
+        path = f"$.voicemail_boxes[{i}]"
+        if ctx.broken(path):
+            continue
+        box = ctx.session.scalar(select(VoicemailBox).where(VoicemailBox.name == item["name"].strip()))
+        if box is None:
+            box = create_box(ctx.session, item["name"])
+        if "greeting" in item:
+            box.greeting = {"text": item["greeting"]} if item["greeting"] else None
+        if "max_length" in item:
+            box.max_length = item["max_length"]
+        if "recipient_users" in item:
+            ids = []
+            for j, email in enumerate(item["recipient_users"]):
+                found = ctx.session.scalar(select(User.id).where(func.lower(User.email) == email.strip().lower()))
+                if found is None:
+                    ctx.error(f"{path}.recipient_users[{j}]", _("There is no user with the e-mail address ${email}.", mapping={"email": email}))
+                else:
+                    ids.append(found)
+            box.recipient_user_ids = sorted(set(ids))
+        if "recipient_emails" in item:
+            box.recipient_emails = [e.strip() for e in item["recipient_emails"] if e.strip()]
+        if "attach_audio" in item:
+            box.attach_audio = item["attach_audio"]
 
 
 def export_flows(ctx) -> list:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import TenantScoped
@@ -67,13 +67,26 @@ class Closure(TenantScoped, Base):
 
 
 class VoicemailBox(TenantScoped, Base):
-    """Where voicemail nodes put messages (notification and the inbox come with issue 8)."""
+    """Where messages are left: by a flow's voicemail node, a queue's overflow, or an agent's
+    personal box (``user_id``). Who is told about new messages: ``recipient_user_ids`` (users of
+    the company, in their language) and ``recipient_emails`` (addresses outside ECTI)."""
 
     __tablename__ = "voicemail_boxes"
     __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_voicemail_boxes_tenant_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
+    #: The greeting (a prompt reference, see :mod:`ecti.prompts`); None: the standard greeting.
+    greeting: Mapped[dict | None] = mapped_column(JSON)
+    max_length: Mapped[int] = mapped_column(Integer, default=120)
+    #: The queue whose overflow leaves messages here (informative: the queue names the box).
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("acd_queues.id", ondelete="SET NULL"), index=True)
+    #: The agent whose personal box this is; they may listen to its messages.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    recipient_user_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    recipient_emails: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Attach the message (WAV) to notification e-mails.
+    attach_audio: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class VoicemailMessage(TenantScoped, Base):
@@ -90,6 +103,10 @@ class VoicemailMessage(TenantScoped, Base):
     recording_url: Mapped[str] = mapped_column(String(500), default="")
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The stored recording (played through ``/recordings/{id}/media`` like call recordings).
+    recording_ref_id: Mapped[int | None] = mapped_column(ForeignKey("recordings.id", ondelete="SET NULL"), index=True)
+    heard_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ActiveForward(TenantScoped, Base):

@@ -11,14 +11,12 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from ..calls.events import record_event
-from ..calls.models import EventKind
 from ..i18n import _
 from ..telephony.numbering import NumberError, check_outbound
 from ..voice import UnknownHandler, dispatch
-from ..voice.instructions import CallInput, Dial, DialTarget, Gather, Record, Redirect
+from ..voice.instructions import CallInput, Dial, DialTarget, Gather
 from .engine import NodeOutcome
-from .models import ActiveForward, Schedule, VoicemailBox, VoicemailMessage
+from .models import ActiveForward, Schedule, VoicemailBox
 from .schedules import decide
 
 #: A prompt reference in a node's settings (see :mod:`ecti.prompts`).
@@ -245,29 +243,22 @@ class Voicemail:
         return []
 
     def run(self, ctx, settings):
-        greeting = ctx.prompt(settings.get("greeting")) or [ctx.say(_("Please leave a message after the tone."))]
-        record = Record(next=ctx.here(), max_length=settings.get("max_length", 120))
+        from ..voicemail.services import record_instructions
+
+        box = ctx.db.get(VoicemailBox, settings["box"])
         # Without any audio the carrier skips the record's callback and runs the next instruction.
-        return NodeOutcome.wait(*greeting, record, Redirect(ctx.here(silent="1")), branch="recording")
+        instructions = record_instructions(
+            ctx.request, ctx.call, box, ctx.here(), greeting=settings.get("greeting"), max_length=settings.get("max_length")
+        )
+        return NodeOutcome.wait(*instructions, branch="recording")
 
     def resume(self, ctx, settings, call_input):
+        from ..voicemail.services import THANKS, save_message
+
         if not call_input.recording_id:
             return NodeOutcome.end(branch="no_message")
-        box = ctx.db.get(VoicemailBox, settings["box"])
-        known = ctx.db.scalar(select(VoicemailMessage).where(VoicemailMessage.recording_id == call_input.recording_id))
-        if known is None:  # a repeated callback leaves one message
-            ctx.db.add(
-                VoicemailMessage(
-                    tenant_id=ctx.call.tenant_id, box_id=box.id, call_id=ctx.call.id, from_number=ctx.call.from_number,
-                    recording_id=call_input.recording_id, recording_url=call_input.recording_url or "",
-                    duration_seconds=call_input.recording_duration,
-                )
-            )
-            record_event(
-                ctx.request, ctx.call, EventKind.voicemail, box=box.id, box_name=box.name,
-                recording_id=call_input.recording_id, duration=call_input.recording_duration,
-            )
-        return NodeOutcome.end(ctx.say(_("Thank you. Your message has been recorded.")), branch="recorded")
+        save_message(ctx.request, ctx.call, ctx.db.get(VoicemailBox, settings["box"]), call_input)
+        return NodeOutcome.end(ctx.say(THANKS), branch="recorded")
 
 
 class HangupNode:

@@ -289,7 +289,9 @@ def voicemail_page(request):
 
 def _voicemail_context(request, error):
     boxes = request.db.scalars(select(VoicemailBox).order_by(VoicemailBox.name)).all()
-    messages = request.db.scalars(select(VoicemailMessage).order_by(VoicemailMessage.created_at.desc()).limit(100)).all()
+    messages = request.db.scalars(
+        select(VoicemailMessage).where(VoicemailMessage.deleted_at.is_(None)).order_by(VoicemailMessage.created_at.desc()).limit(100)
+    ).all()
     return {"boxes": boxes, "names": {b.id: b.name for b in boxes}, "messages": messages, "error": error}
 
 

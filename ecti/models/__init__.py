@@ -18,6 +18,7 @@ CORE_MODEL_MODULES = (
     "ecti.prompts.models",
     "ecti.dialer.models",
     "ecti.contacts.models",
+    "ecti.notifications.models",
 )
 
 

@@ -135,7 +135,12 @@ def softphone_call(request, tenant: Tenant, info: CarrierCall, *, identity: str,
         record_event(request, call, EventKind.refused, reason=err.code, destination=destination)
         return [Say(spoken(tenant, err.message)), Hangup()]
     call.to_number = e164
-    return [Dial([DialTarget("number", e164)], caller_id=caller_id, timeout=45, next=Continuation(OUTBOUND_DIAL_ENDED))]
+    from ..recordings.services import recording_status, records_outbound
+
+    record = records_outbound(request.db)
+    request.db.flush()  # the call's id goes into the recording callback
+    return [Dial([DialTarget("number", e164)], caller_id=caller_id, timeout=45, next=Continuation(OUTBOUND_DIAL_ENDED),
+                 record=record, recording_status=recording_status(call) if record else None)]
 
 
 def outbound_dial_ended(request, call: Call, args, call_input: CallInput) -> list:

@@ -84,6 +84,8 @@ class TwiMLRenderer:
             answer_on_bridge=item.answer_on_bridge,
             record="record-from-answer-dual" if item.record else None,
             recording_status_callback=self.url_for(item.recording_status) if item.recording_status else None,
+            # "in-progress" too: ECTI stops a recording that reaches an hour (F-REC-1)
+            recording_status_callback_event="in-progress completed absent" if item.recording_status else None,
         )
         for target in item.targets:
             if target.kind == "number":
@@ -112,6 +114,7 @@ class TwiMLRenderer:
             status_callback_event="start end join leave hold" if item.events else None,
             record="record-from-start" if item.record else None,
             recording_status_callback=self.url_for(item.recording_status) if item.recording_status else None,
+            recording_status_callback_event="in-progress completed absent" if item.recording_status else None,
         )
         parent.append(dial)
 

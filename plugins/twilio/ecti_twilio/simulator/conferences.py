@@ -129,8 +129,11 @@ class ConferenceMixin:
             conference.date_updated = self.clock.now()
         self.conference_event(conference, "conference-start")
         if conference.record.startswith("record-from-start"):
+            # Twilio records conferences in two channels (the first participant to join on the
+            # first, everyone else on the second) and serves them down-mixed unless the media
+            # request asks RequestedChannels=2.
             conference.recording = self.start_recording(
-                None, "Conference", 1, conference=conference,
+                None, "Conference", 2, conference=conference,
                 callback=conference.recording_status_callback,
                 callback_method=conference.recording_status_callback_method,
                 callback_events=conference.recording_status_callback_events)

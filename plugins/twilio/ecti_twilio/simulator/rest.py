@@ -70,6 +70,8 @@ class RestApi:
             (rf"{r}/Calls/(?P<sid>CA\w+)\.json$",
              {"GET": self.fetch_call, "POST": self.update_call, "DELETE": self.delete_call}),
             (rf"{r}/Calls/(?P<call>CA\w+)/Recordings\.json$", {"GET": self.list_recordings}),
+            (rf"{r}/Calls/(?P<call>CA\w+)/Recordings/(?P<sid>RE\w+)\.json$",
+             {"GET": self.fetch_recording, "POST": self.update_recording}),
             (rf"{r}/Calls/(?P<call>CA\w+)/Notifications\.json$",
              {"GET": self.list_notifications}),
             (rf"{r}/Conferences\.json$", {"GET": self.list_conferences}),
@@ -82,6 +84,8 @@ class RestApi:
               "DELETE": self.delete_participant}),
             (rf"{r}/Conferences/(?P<conference_sid>CF\w+)/Recordings\.json$",
              {"GET": self.list_recordings}),
+            (rf"{r}/Conferences/(?P<conference_sid>CF\w+)/Recordings/(?P<sid>RE\w+)\.json$",
+             {"GET": self.fetch_recording, "POST": self.update_recording}),
             (rf"{r}/Queues\.json$", {"GET": self.list_queues, "POST": self.create_queue}),
             (rf"{r}/Queues/(?P<sid>QU\w+)\.json$",
              {"GET": self.fetch_queue, "POST": self.update_queue, "DELETE": self.delete_queue}),
@@ -474,8 +478,24 @@ class RestApi:
     def _recording(self, account_sid, sid):
         return self._owned(self.sim.recordings, account_sid, sid, "Recording")
 
-    def fetch_recording(self, request, account_sid, sid):
+    def fetch_recording(self, request, account_sid, sid, call=None, conference_sid=None):
         return _json(self._recording(account_sid, sid).to_json(self.sim.api_base))
+
+    def update_recording(self, request, account_sid, sid, call=None, conference_sid=None):
+        """Status=stopped ends a call's or conference's recording now (paused and in-progress
+        are not simulated: 400)."""
+        recording = self._recording(account_sid, sid)
+        if (call and recording.call_sid != call) or (conference_sid and recording.conference_sid != conference_sid):
+            raise not_found(f"Recording {sid}")
+        status = request.POST.get("Status", "")
+        if status != "stopped":
+            raise ApiError(400, 21220 if not status else 20001, f"Status {status!r} is not supported by the simulator")
+        if recording.status != "in-progress":
+            raise ApiError(400, 21220, "Recording is not in progress")
+        self.sim.engine.submit(self.sim.finish_recording, recording)
+        data = recording.to_json(self.sim.api_base)
+        data["status"] = "stopped"
+        return _json(data)
 
     def delete_recording(self, request, account_sid, sid):
         self._recording(account_sid, sid)
@@ -489,7 +509,10 @@ class RestApi:
         if ext == ".mp3":
             body, content_type = audio.mp3_bytes(recording.duration), "audio/mpeg"
         else:
-            body = audio.wav_bytes(recording.duration, recording.channels)
+            channels = recording.channels
+            if recording.source == "Conference" and request.GET.get("RequestedChannels") != "2":
+                channels = 1  # conference recordings are down-mixed unless asked otherwise
+            body = audio.wav_bytes(recording.duration, channels)
             content_type = "audio/x-wav"
         return Response(body=body, content_type=content_type)
 

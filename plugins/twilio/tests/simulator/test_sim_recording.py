@@ -127,3 +127,47 @@ def test_media_can_require_the_account_credentials(sim, webhooks, number, accoun
     sim.media_requires_auth = True
     assert requests.get(url).status_code == 401
     assert requests.get(url, auth=(account.sid, account.auth_token)).status_code == 200
+
+
+def test_conference_recordings_are_two_channel_served_down_mixed_unless_asked(sim, webhooks, number, account):
+    """Twilio records conferences in two channels and serves the media down-mixed unless the
+    request asks ``RequestedChannels=2`` (changelog 2024-07 / 2025-09)."""
+    import io
+    import wave
+
+    webhooks.route("/voice", '<Response><Dial><Conference record="record-from-start" '
+                             'recordingStatusCallback="/rec">room</Conference></Dial></Response>')
+    call = sim.dial(CALLER, number.phone_number)
+    sim.advance(5)
+    call.hangup()
+    sim.settle()
+    status = webhooks.last("/rec").params
+    assert (status["RecordingSource"], status["RecordingChannels"]) == ("Conference", "2")
+    url = status["RecordingUrl"] + ".wav"
+    mono = wave.open(io.BytesIO(requests.get(url).content))
+    dual = wave.open(io.BytesIO(requests.get(url, params={"RequestedChannels": "2"}).content))
+    assert (mono.getnchannels(), dual.getnchannels()) == (1, 2)
+    assert mono.getnframes() == dual.getnframes() == 5 * 8000
+
+
+def test_a_call_recording_is_stopped_through_the_rest_api(sim, webhooks, number, twilio_client):
+    """``client.calls(CA).recordings(RE).update(status="stopped")`` as Twilio: the recording
+    completes now (status callback with its length), the call goes on; a stopped one refuses."""
+    sim.phone(PHONE).behaviour = "answer"
+    webhooks.route("/voice", f'<Response><Dial record="record-from-answer-dual" recordingStatusCallback="/rec" '
+                             f'recordingStatusCallbackEvent="in-progress completed"><Number>{PHONE}</Number></Dial></Response>')
+    call = sim.dial(CALLER, number.phone_number)
+    sim.settle()
+    started = webhooks.last("/rec").params
+    assert started["RecordingStatus"] == "in-progress"
+    sim.advance(12)
+    stopped = twilio_client.calls(call.sid).recordings(started["RecordingSid"]).update(status="stopped")
+    assert stopped.status == "stopped"
+    sim.settle()
+    done = webhooks.last("/rec").params
+    assert (done["RecordingStatus"], done["RecordingDuration"]) == ("completed", "12")
+    assert call.status == "in-progress"
+    with pytest.raises(TwilioRestException) as refused:
+        twilio_client.calls(call.sid).recordings(started["RecordingSid"]).update(status="stopped")
+    assert refused.value.status == 400
+    call.hangup()
