@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ..api import API_PREFIX, api_view
 from ..i18n import _
+from ..recordings.services import may_delete, may_listen
 from ..telephony.numbering import format_domestic
 from ..tenancy.models import Role, User
 from ..web import get_or_404, tenant_zone
@@ -80,11 +81,10 @@ def duration(seconds: int | None) -> str:
 
 
 def recording_url(request, recording: Recording) -> str | None:
-    """Where the console plays a recording, once recording playback (route ``recording_media``) exists."""
-    try:
-        return request.route_url("recording_media", id=recording.id)
-    except KeyError:
+    """Where this user plays the recording, or None when it cannot be played or they may not hear it."""
+    if not recording.playable or not may_listen(request, recording):
         return None
+    return request.route_url("recording_media", id=recording.id)
 
 
 def _names(request, user_ids) -> dict[int, str]:
@@ -161,7 +161,7 @@ def call_page(request):
     agents = request.db.scalars(select(CallAgent).where(CallAgent.call_id == call.id).order_by(CallAgent.id)).all()
     return {
         "call": call, "events": events, "event_labels": EVENT_LABELS, "recordings": recordings, "voicemails": voicemails,
-        "recording_url": lambda r: recording_url(request, r), "agents": agents,
+        "recording_url": lambda r: recording_url(request, r), "may_delete": lambda r: may_delete(request, r), "agents": agents,
         "names": _names(request, [a.user_id for a in agents] + [call.agent_user_id]),
         "queue_names": _queue_names(request, [call.queue_id]),
         "outcomes": OUTCOME_LABELS, "directions": DIRECTION_LABELS, "display": display, "duration": duration,

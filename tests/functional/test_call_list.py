@@ -196,8 +196,16 @@ def test_a_call_page_shows_its_timeline_and_recordings(api, webtest, login, comp
     assert "キューに入った" in timeline and "オペレーターが応答" in timeline and "通話終了" in timeline
     assert "2026-04-02 00:30" in page.html.select_one("#timeline").get_text()
     assert page.html.select_one("#call-summary .agent").get_text() == "青木"
-    assert page.html.select("#recordings li")
+    [player] = page.html.select("#recordings li audio")
+    assert player["src"].endswith(f"/recordings/{recording['id']}/media")
+    assert recording["media_url"].endswith(f"/recordings/{recording['id']}/media")
     assert "00T5g00000AbCdE" in page.html.select_one("#call-summary").get_text()
+    # The agent who answered sees the call, but agents do not hear conversation recordings (docs/recordings.md).
+    webtest.reset()
+    login(webtest, aoki)
+    page = webtest.get(f"/calls/{call_id}")
+    assert not page.html.select("#recordings li audio")
+    assert "この録音を聞く権限がありません" in page.html.select_one("#recordings").get_text()
 
 
 def test_another_companys_call_is_not_found(api, webtest, login, company, make_tenant, make_user, app):
