@@ -51,6 +51,7 @@ SUBSYSTEMS = (
     ".jobs",
     ".acd",
     ".softphone",
+    ".reports",
 )
 
 

@@ -1,0 +1,79 @@
+"""Bar charts as inline SVG, drawn on the server (no JavaScript; they print and export as is)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil, log10
+
+from markupsafe import Markup, escape
+
+#: Colours of the series, in order (SLDS-like palette).
+COLOURS = ("#0176d3", "#2e844a", "#ba0517", "#dd7a01", "#9050e9", "#706e6b")
+
+
+@dataclass
+class Series:
+    name: str
+    values: list[float]
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    magnitude = 10 ** int(log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return ceil(value / magnitude) * magnitude
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
+def bar_chart(labels: list[str], series: list[Series], *, title: str, unit: str = "", chart_id: str = "chart",
+              height: int = 240, percent: bool = False) -> Markup:
+    """Grouped bars: one group per label, one bar per series, a value axis with gridlines, a legend."""
+    groups = max(len(labels), 1)
+    per_group = max(len(series), 1)
+    left, right, top, bottom = 56, 12, 12, 48
+    width = max(480, min(1200, left + right + groups * (per_group * 14 + 10)))
+    plot_w, plot_h = width - left - right, height - top - bottom
+    top_value = 100.0 if percent else _nice_max(max((v for s in series for v in s.values), default=0))
+    group_w = plot_w / groups
+    bar_w = max(2.0, min(28.0, (group_w - 6) / per_group))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}" role="img" '
+        f'viewBox="0 0 {width} {height + 24}" width="100%" preserveAspectRatio="xMinYMin meet">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for i in range(5):
+        value = top_value * i / 4
+        y = top + plot_h - plot_h * i / 4
+        parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e5e5"/>')
+        label = f"{value:.0f}%" if percent else _fmt(value)
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#444">{escape(label)}</text>')
+    every = max(1, ceil(groups / 16))
+    for g, label in enumerate(labels):
+        x0 = left + g * group_w + (group_w - bar_w * per_group) / 2
+        for k, s in enumerate(series):
+            value = s.values[g] if g < len(s.values) else 0
+            value = 0 if value is None else value
+            shown = value * 100 if percent else value
+            h = plot_h * min(shown, top_value) / top_value if top_value else 0
+            x, y = x0 + k * bar_w, top + plot_h - h
+            text = f"{label} {s.name}: {shown:.1f}%" if percent else f"{label} {s.name}: {_fmt(value)}{unit}"
+            parts.append(
+                f'<rect class="bar series-{k}" x="{x:.1f}" y="{y:.1f}" width="{max(bar_w - 1, 1):.1f}" height="{h:.1f}" '
+                f'fill="{COLOURS[k % len(COLOURS)]}" data-value="{value}"><title>{escape(text)}</title></rect>'
+            )
+        if g % every == 0:
+            cx = left + g * group_w + group_w / 2
+            parts.append(f'<text x="{cx:.1f}" y="{top + plot_h + 14}" text-anchor="middle" font-size="10" fill="#444">{escape(label)}</text>')
+    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#888"/>')
+    x = left
+    for k, s in enumerate(series):
+        parts.append(f'<rect x="{x}" y="{height + 6}" width="10" height="10" fill="{COLOURS[k % len(COLOURS)]}"/>')
+        parts.append(f'<text x="{x + 14}" y="{height + 15}" font-size="11" fill="#222">{escape(s.name)}</text>')
+        x += 24 + 7 * len(s.name) + (7 * sum(1 for ch in s.name if ord(ch) > 0x2e80))
+    parts.append("</svg>")
+    return Markup("".join(parts))
