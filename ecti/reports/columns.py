@@ -26,7 +26,7 @@ def _sec(value):
 
 QUEUE_COLUMNS = (
     Column("offered", _("Offered"), lambda f: f.offered),
-    Column("answered", _("Answered"), lambda f: f.answered),
+    Column("answered", _("Answered calls"), lambda f: f.answered),
     Column("abandoned", _("Abandoned"), lambda f: f.abandoned),
     Column("short_abandoned", _("Short abandons"), lambda f: f.short_abandoned),
     Column("abandonment_rate", _("Abandonment rate (%)"), lambda f: _pct(f.abandonment_rate), "rate"),
@@ -39,7 +39,7 @@ QUEUE_COLUMNS = (
     Column("average_time_to_abandon", _("Average time to abandon (s)"), lambda f: _sec(f.average_time_to_abandon), "seconds"),
     Column("overflowed", _("Overflowed"), lambda f: f.overflowed),
     Column("timed_out", _("Timed out"), lambda f: f.timed_out),
-    Column("in_progress", _("In progress"), lambda f: f.in_progress),
+    Column("in_progress", _("Still waiting"), lambda f: f.in_progress),
     Column("voicemails", _("Voicemails"), lambda f: f.voicemails),
 )
 
@@ -77,3 +77,12 @@ CENTER_COLUMNS = (
     Column("ivr_abandoned", _("Hung up in the IVR"), lambda c: c.ivr_abandoned),
     Column("ivr_abandonment_rate", _("IVR abandonment rate (%)"), lambda c: _pct(c.ivr_abandonment_rate), "rate"),
 )
+
+
+def shown(value) -> str:
+    """A figure on the page: empty when undefined (e.g. no calls), whole numbers without ".0"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value == int(value):
+        value = int(value)
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"

@@ -14,7 +14,7 @@ from ..models.meta import utcnow
 from ..telephony.numbering import format_domestic
 from ..web import tenant_zone
 from .charts import Series, bar_chart
-from .columns import AGENT_COLUMNS, CENTER_COLUMNS, QUEUE_COLUMNS, STATUS_COLUMN_LABELS
+from .columns import AGENT_COLUMNS, CENTER_COLUMNS, QUEUE_COLUMNS, STATUS_COLUMN_LABELS, shown
 from .csvfile import to_csv
 from .definitions import SECTIONS
 from .periods import BUCKET_LABELS, PRESET_LABELS, PRESETS, Period, PeriodError, parse_period
@@ -201,6 +201,7 @@ def _page_context(request, route: str, period: Period | None, error) -> dict:
         "csv_en_url": request.route_url(route + "_csv", _query={**query, "lang": "en"}),
         "csv_ja_url": request.route_url(route + "_csv", _query={**query, "lang": "ja"}),
         "route": route,
+        "shown": shown,
     }
 
 
@@ -238,7 +239,7 @@ def queues_page(request):
     labels = [b.label for b in report.buckets]
     by_bucket = [report.by_bucket(i) for i in range(len(report.buckets))]
     calls_chart = bar_chart(labels, [
-        Series(t(_("Answered")), [f.answered for f in by_bucket]),
+        Series(t(_("Answered calls")), [f.answered for f in by_bucket]),
         Series(t(_("Abandoned")), [f.abandoned for f in by_bucket]),
         Series(t(_("Overflowed")), [f.overflowed + f.timed_out for f in by_bucket]),
     ], title=t(_("Calls offered to the queues")), chart_id="queue-calls")
