@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import ceil, log10
+from math import ceil, floor, log10
 
 from markupsafe import Markup, escape
 
@@ -17,13 +17,17 @@ class Series:
 
 
 def _nice_max(value: float) -> float:
+    """The top of the value axis: four gridline steps of 1, 2, (2.5) or 5 × 10ⁿ (whole steps for counts)."""
     if value <= 0:
-        return 1.0
-    magnitude = 10 ** int(log10(value))
+        return 4.0
+    raw = value / 4
+    magnitude = 10 ** floor(log10(raw))
     for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return ceil(value / magnitude) * magnitude
+        if step == 2.5 and magnitude < 10:
+            continue
+        if raw <= step * magnitude:
+            return 4 * max(step * magnitude, 1)
+    return 4 * 10 * magnitude
 
 
 def _fmt(value: float) -> str:

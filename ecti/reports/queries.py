@@ -309,20 +309,20 @@ def agent_status_query(tenant_id: int, period: Period, until: datetime):
 
 
 def agent_opening_query(tenant_id: int, period: Period, until: datetime):
-    """Each agent's status when the period began, and how long it lasted into the period."""
+    """Each agent's status when the period began (their last change before it), and when it
+    changed first inside the period: two index look-ups per user (``user_id, at``)."""
     sc = AgentStatusChange.__table__.c
-    last_before = (
-        select(func.max(sc.id)).where(sc.tenant_id == tenant_id, sc.at < period.start).group_by(sc.user_id).scalar_subquery()
+    u = User.__table__.c
+    opening = (
+        select(sc.to_status).where(sc.user_id == u.id, sc.at < period.start)
+        .order_by(sc.at.desc(), sc.id.desc()).limit(1).correlate(User.__table__).scalar_subquery()
     )
-    first_inside = (
-        select(sc.user_id, func.min(sc.at).label("first_at"))
-        .where(sc.tenant_id == tenant_id, sc.at >= period.start, sc.at < until).group_by(sc.user_id).subquery()
+    first_at = (
+        select(func.min(sc.at)).where(sc.user_id == u.id, sc.at >= period.start, sc.at < until)
+        .correlate(User.__table__).scalar_subquery()
     )
-    return (
-        select(sc.user_id, sc.to_status, first_inside.c.first_at)
-        .select_from(AgentStatusChange.__table__.outerjoin(first_inside, first_inside.c.user_id == sc.user_id))
-        .where(sc.id.in_(last_before))
-    )
+    inner = select(u.id.label("user_id"), opening.label("to_status"), first_at.label("first_at")).where(u.tenant_id == tenant_id).subquery()
+    return select(inner.c.user_id, inner.c.to_status, inner.c.first_at).where(inner.c.to_status.is_not(None))
 
 
 @dataclass
