@@ -8,6 +8,7 @@ from pyramid.i18n import make_localizer
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from ..acd.models import STATUS_LABELS
 from ..api import API_PREFIX, api_view
 from ..i18n import _, locale_dirs
 from ..models.meta import utcnow
@@ -205,29 +206,25 @@ def _page_context(request, route: str, period: Period | None, error) -> dict:
     }
 
 
-def _fallback_period(request, err: PeriodError) -> Period:
-    request.response.status_int = 400
-    return parse_period({"bucket": "day"}, tenant_zone(request))
-
-
 def _with_period(request):
+    """The period asked for, or (with status 400 and the reason) this month by day."""
     try:
         return _period(request), None
     except PeriodError as err:
-        return _fallback_period(request, err), err.message
+        request.response.status_int = 400
+        return parse_period({"bucket": "day"}, tenant_zone(request)), err.message
 
 
 # --- queues -------------------------------------------------------------------------------------
 
-def _queue_rows(request, report) -> list[tuple[str, str, object]]:
+def _queue_rows(report, total_label: str) -> list[tuple[object, str, object]]:
     """(queue, bucket label, figures): each bucket with calls, then the queue's total."""
-    t = request.localizer.translate
     rows = []
     for queue in report.queues:
         for i, bucket in enumerate(report.buckets):
             if (queue.id, i) in report.cells:
-                rows.append((queue.name, bucket.label, report.figures(queue.id, i)))
-        rows.append((queue.name, t(_("Total")), report.total(queue.id)))
+                rows.append((queue, bucket.label, report.figures(queue.id, i)))
+        rows.append((queue, total_label, report.total(queue.id)))
     return rows
 
 
@@ -248,7 +245,8 @@ def queues_page(request):
         Series(t(_("Service level, offered-based (%)")), [f.service_level_offered for f in by_bucket]),
     ], title=t(_("Service level")), chart_id="queue-service-level", percent=True)
     context = _page_context(request, "reports.queues", period, error)
-    context.update(report=report, rows=_queue_rows(request, report), columns=QUEUE_COLUMNS, charts=[calls_chart, sl_chart])
+    rows = [(queue.name, label, figures) for queue, label, figures in _queue_rows(report, t(_("Total")))]
+    context.update(report=report, rows=rows, columns=QUEUE_COLUMNS, charts=[calls_chart, sl_chart])
     return context
 
 
@@ -261,12 +259,8 @@ def queues_csv(request):
     _lang, localizer = _csv_localizer(request)
     report = queue_report(request.db, request.tenant.id, period)
     headers = [localizer.translate(h) for h in (_("Queue"), _("Period"), _("Service level threshold (s)"))] + [localizer.translate(c.header) for c in QUEUE_COLUMNS]
-    thresholds = {q.name: q.service_level_seconds for q in report.queues}
-    rows = []
-    for name, label, figures in _queue_rows(request, report):
-        if label not in {b.label for b in report.buckets}:
-            label = localizer.translate(_("Total"))
-        rows.append([name, label, thresholds[name], *[c.value(figures) for c in QUEUE_COLUMNS]])
+    rows = [[queue.name, label, queue.service_level_seconds, *[c.value(figures) for c in QUEUE_COLUMNS]]
+            for queue, label, figures in _queue_rows(report, localizer.translate(_("Total")))]
     return _csv_response(request, "queues", period, headers, rows)
 
 
@@ -387,8 +381,6 @@ def api_center_report(request):
 def _wallboard(request) -> WallboardOut:
     board = wallboard(request.db, request.tenant.id, parse_period({"preset": "today"}, tenant_zone(request)))
     t = request.localizer.translate
-    from ..acd.models import STATUS_LABELS
-
     return WallboardOut(
         at=board.at,
         queues=[WallboardQueueOut(
@@ -404,8 +396,6 @@ def _wallboard(request) -> WallboardOut:
 
 @view_config(route_name="reports.wallboard", renderer="ecti:reports/templates/wallboard.jinja2", permission=PERMISSION, request_method="GET")
 def wallboard_page(request):
-    from ..acd.models import STATUS_LABELS
-
     return {"board": _wallboard(request), "status_labels": {s: request.localizer.translate(STATUS_LABELS[s]) for s in STATUSES}}
 
 

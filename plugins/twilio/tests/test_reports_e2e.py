@@ -54,5 +54,8 @@ def test_an_answered_queue_call_is_counted_in_todays_reports(telephony, db, make
     assert agents["青木"]["handled_inbound"] == 1 and agents["青木"]["talk_seconds"] >= 0
     center = app.get("/api/v1/reports/center?preset=today").json
     assert center["total"]["inbound"] == 1
+    board = app.get("/api/v1/reports/wallboard").json
+    assert board["agents_by_status"]["available"] == 1 and [a["name"] for a in board["agents"]] == ["青木"]
+    assert board["queues"][0]["waiting"] == 0 and board["queues"][0]["answered_today"] == 1
     page = app.get("/reports/queues?preset=today")
     assert "サポート" in page.text and page.html.select("svg#queue-calls rect.bar")
