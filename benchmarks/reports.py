@@ -11,7 +11,8 @@ databases (generate_series on PostgreSQL, a recursive CTE on SQLite).
 
 Then it times, for one month (2026-03, by day), the per-queue report and the per-agent report
 through the same functions the pages use (``ecti.reports.queries``), and the same aggregate written
-as one raw SQL query, and prints the medians and the ratio (targets: under 1 s on PostgreSQL,
+as one raw SQL query (with the same session setting: no JIT on PostgreSQL, see
+``ecti.reports.queries.without_jit``), and prints the medians and the ratio (targets: under 1 s on PostgreSQL,
 under 3 s on SQLite, ratio under 1.5). The raw queries' results are checked equal to the app's.
 
     .venv/bin/python benchmarks/reports.py [--database postgresql+psycopg://postgres@127.0.0.1:5432/test | sqlite] [--calls N]
@@ -220,11 +221,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", default=DEFAULT_PG_URL, help="a PostgreSQL server URL (a throw-away database is made there) or 'sqlite'")
     parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the database (and print its URL) to look at the plans")
     args = parser.parse_args()
     tmp = None
     if args.database == "sqlite" or args.database.startswith("sqlite"):
-        tmp = tempfile.TemporaryDirectory(prefix="ecti-bench-")
-        url = f"sqlite:///{tmp.name}/reports.sqlite"
+        tmp = tempfile.TemporaryDirectory(prefix="ecti-bench-") if not args.keep else None
+        url = f"sqlite:///{tmp.name if tmp else tempfile.mkdtemp(prefix='ecti-bench-')}/reports.sqlite"
     else:
         url = _create_pg_database(args.database)
     d = Dialect("postgresql" if url.startswith("postgresql") else "sqlite")
@@ -266,8 +268,14 @@ def main():
             session.rollback()
             return queue_report(session, tenant_id, period)
 
-        def raw_queues():
+        def raw_settings():
+            """The raw queries run with the settings the app's functions use (no JIT on PostgreSQL)."""
             session.rollback()
+            if d.name == "postgresql":
+                session.execute(text("SET LOCAL jit = off"))
+
+        def raw_queues():
+            raw_settings()
             return session.execute(text(raw_queue_sql(d)), params).all()
 
         def app_agents():
@@ -275,7 +283,7 @@ def main():
             return agent_report(session, tenant_id, period, now=now)
 
         def raw_agents():
-            session.rollback()
+            raw_settings()
             return session.execute(text(raw_agent_sql(d)), params).all()
 
         results = {}
@@ -302,7 +310,9 @@ def main():
         session.close()
     finally:
         engine.dispose()
-        if tmp is not None:
+        if args.keep:
+            print(f"kept: {url}")
+        elif tmp is not None:
             tmp.cleanup()
         else:
             _drop_pg_database(args.database, url)
