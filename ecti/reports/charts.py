@@ -34,29 +34,49 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
+def _text_width(text: str, size: int = 11) -> float:
+    """Roughly how wide a label is drawn: full width for Japanese, about 0.6 em for the rest."""
+    return sum(size if ord(ch) > 0x2e80 else size * 0.6 for ch in text)
+
+
+WIDTH = 720  # the drawing's own units; it is scaled to the page's width
+
+
 def bar_chart(labels: list[str], series: list[Series], *, title: str, unit: str = "", chart_id: str = "chart",
               height: int = 240, percent: bool = False) -> Markup:
     """Grouped bars: one group per label, one bar per series, a value axis with gridlines, a legend."""
     groups = max(len(labels), 1)
     per_group = max(len(series), 1)
-    left, right, top, bottom = 56, 12, 12, 48
-    width = max(480, min(1200, left + right + groups * (per_group * 14 + 10)))
+    left, right, top, bottom = 56, 12, 12, 30
+    width = WIDTH
     plot_w, plot_h = width - left - right, height - top - bottom
-    top_value = 100.0 if percent else _nice_max(max((v for s in series for v in s.values), default=0))
+    top_value = 100.0 if percent else _nice_max(max((v or 0 for s in series for v in s.values), default=0))
     group_w = plot_w / groups
-    bar_w = max(2.0, min(28.0, (group_w - 6) / per_group))
+    bar_w = max(1.0, min(28.0, group_w * 0.8 / per_group))
+    # The legend: as many rows as it needs.
+    legend, x, y = [], left, height + 6
+    for k, s in enumerate(series):
+        advance = 24 + _text_width(s.name)
+        if x + advance > width and x > left:
+            x, y = left, y + 18
+        legend.append((k, s.name, x, y))
+        x += advance
+    total_height = y + 18
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}" role="img" '
-        f'viewBox="0 0 {width} {height + 24}" width="100%" preserveAspectRatio="xMinYMin meet">',
+        f'viewBox="0 0 {width} {total_height}" width="100%" preserveAspectRatio="xMinYMin meet">',
         f"<title>{escape(title)}</title>",
+        f'<text x="{left}" y="10" font-size="12" font-weight="bold" fill="#222">{escape(title)}</text>',
     ]
+    top += 8
+    plot_h -= 8
     for i in range(5):
         value = top_value * i / 4
         y = top + plot_h - plot_h * i / 4
         parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e5e5"/>')
         label = f"{value:.0f}%" if percent else _fmt(value)
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#444">{escape(label)}</text>')
-    every = max(1, ceil(groups / 16))
+    every = max(1, ceil(max(_text_width(str(label), 10) for label in labels or [""]) * 1.2 / group_w)) if labels else 1
     for g, label in enumerate(labels):
         x0 = left + g * group_w + (group_w - bar_w * per_group) / 2
         for k, s in enumerate(series):
@@ -74,10 +94,8 @@ def bar_chart(labels: list[str], series: list[Series], *, title: str, unit: str 
             cx = left + g * group_w + group_w / 2
             parts.append(f'<text x="{cx:.1f}" y="{top + plot_h + 14}" text-anchor="middle" font-size="10" fill="#444">{escape(label)}</text>')
     parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#888"/>')
-    x = left
-    for k, s in enumerate(series):
-        parts.append(f'<rect x="{x}" y="{height + 6}" width="10" height="10" fill="{COLOURS[k % len(COLOURS)]}"/>')
-        parts.append(f'<text x="{x + 14}" y="{height + 15}" font-size="11" fill="#222">{escape(s.name)}</text>')
-        x += 24 + 7 * len(s.name) + (7 * sum(1 for ch in s.name if ord(ch) > 0x2e80))
+    for k, name, x, y in legend:
+        parts.append(f'<rect x="{x:.1f}" y="{y}" width="10" height="10" fill="{COLOURS[k % len(COLOURS)]}"/>')
+        parts.append(f'<text x="{x + 14:.1f}" y="{y + 9}" font-size="11" fill="#222">{escape(name)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

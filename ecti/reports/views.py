@@ -15,7 +15,7 @@ from ..models.meta import utcnow
 from ..telephony.numbering import format_domestic
 from ..web import tenant_zone
 from .charts import Series, bar_chart
-from .columns import AGENT_COLUMNS, CENTER_COLUMNS, QUEUE_COLUMNS, STATUS_COLUMN_LABELS, shown
+from .columns import AGENT_COLUMNS, CENTER_COLUMNS, QUEUE_COLUMNS, shown
 from .csvfile import to_csv
 from .definitions import SECTIONS
 from .periods import BUCKET_LABELS, PRESET_LABELS, PRESETS, Period, PeriodError, parse_period
@@ -292,7 +292,7 @@ def agents_page(request):
         Series(t(_("Missed offers")), [a.missed_offers for a in report.agents]),
     ], title=t(_("Calls per agent")), chart_id="agent-calls")
     time_chart = bar_chart(names, [
-        Series(t(STATUS_COLUMN_LABELS[s]), [round(a.status(s) / 60, 1) for a in report.agents])
+        Series(t(STATUS_LABELS[s]), [round(a.status(s) / 60, 1) for a in report.agents])
         for s in ("available", "on_call", "wrap_up", "after_call_work", "away")
     ], title=t(_("Time in each status (minutes)")), chart_id="agent-status", unit=t(_(" min")))
     context = _page_context(request, "reports.agents", period, error)
@@ -337,7 +337,8 @@ def center_page(request):
     calls_chart = bar_chart(labels, [
         Series(t(_("Inbound calls")), [c.inbound for c in cells]),
         Series(t(_("Outbound calls")), [c.outbound for c in cells]),
-        Series(t(_("After-hours calls")), [c.after_hours + c.holiday for c in cells]),
+        Series(t(_("After-hours calls")), [c.after_hours for c in cells]),
+        Series(t(_("Holiday calls")), [c.holiday for c in cells]),
     ], title=t(_("Calls")), chart_id="center-calls")
     hour_chart = bar_chart([f"{h}" for h in range(24)], [Series(t(_("Calls")), report.hours)], title=t(_("Calls by hour of day")), chart_id="center-hours")
     weekday_chart = bar_chart([t(d) for d in WEEKDAYS], [Series(t(_("Calls")), report.weekdays)], title=t(_("Calls by weekday")), chart_id="center-weekdays")
