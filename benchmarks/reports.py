@@ -16,6 +16,7 @@ as one raw SQL query (with the same session setting: no JIT on PostgreSQL, see
 under 3 s on SQLite, ratio under 1.5). The raw queries' results are checked equal to the app's.
 
     .venv/bin/python benchmarks/reports.py [--database postgresql+psycopg://postgres@127.0.0.1:5432/test | sqlite] [--calls N]
+        [--keep]  (leave the database and print its URL)  [--existing URL]  (time again on a kept one)
 """
 from __future__ import annotations
 
@@ -205,26 +206,59 @@ def median_seconds(fn) -> tuple[float, object]:
     return statistics.median(samples), result
 
 
-def main():
+def create_and_load(engine, session, d: Dialect, calls: int, now) -> int:
     from sqlalchemy import insert
 
     from ecti import migrate
     from ecti.acd.models import Queue
-    from ecti.db import all_tenants, make_engine, make_session_factory, set_tenant_scope
+    from ecti.db import all_tenants
+    from ecti.tenancy.models import Role, User
+    from ecti.tenancy.services import create_tenant
+
+    with engine.begin() as conn:
+        migrate.upgrade(connection=conn)
+    with all_tenants(session):
+        tenant = create_tenant(session, slug="bench", name="ベンチマーク")
+        session.commit()
+        tenant_id = tenant.id
+    print(f"{d.name}: loading {calls:,} calls over a year …", flush=True)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        queue_ids = [conn.execute(insert(Queue).values(
+            tenant_id=tenant_id, name=f"キュー{i:02d}", strategy="longest_idle", ring_timeout=20, wrap_up_seconds=30,
+            escalation_seconds=30, overflow={}, join_when_empty=False, leave_when_empty=True, max_no_answers=3,
+            service_level_seconds=20, hold_audio={}, announce_seconds=60, announce_position=True, announce_wait=True, created_at=now,
+        ).returning(Queue.id)).scalar_one() for i in range(QUEUES)]
+        user_ids = [conn.execute(insert(User).values(
+            tenant_id=tenant_id, email=f"agent{i}@bench.example", display_name=f"オペレーター{i:03d}", role=Role.agent,
+            is_active=True, failed_logins=0, session_epoch=0, created_at=now,
+        ).returning(User.id)).scalar_one() for i in range(AGENTS)]
+        assert queue_ids == list(range(queue_ids[0], queue_ids[0] + QUEUES)) and user_ids == list(range(user_ids[0], user_ids[0] + AGENTS))
+        load(conn, d, tenant_id, queue_ids, user_ids, calls)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    print(f"  loaded in {time.perf_counter() - started:.0f} s", flush=True)
+    return tenant_id
+
+
+def main():
+    from ecti.db import make_engine, make_session_factory, set_tenant_scope
     from ecti.models.meta import utcnow
     from ecti.reports.periods import Period
     from ecti.reports.queries import agent_report, queue_report
-    from ecti.tenancy.models import Role, User
-    from ecti.tenancy.services import create_tenant
     from ecti.testing import DEFAULT_PG_URL, _create_pg_database, _drop_pg_database
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", default=DEFAULT_PG_URL, help="a PostgreSQL server URL (a throw-away database is made there) or 'sqlite'")
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the database (and print its URL) to look at the plans")
+    parser.add_argument("--existing", help="time on a database kept by an earlier --keep run (no load)")
     args = parser.parse_args()
     tmp = None
-    if args.database == "sqlite" or args.database.startswith("sqlite"):
+    if args.existing:
+        args.keep = True
+        url = args.existing
+    elif args.database == "sqlite" or args.database.startswith("sqlite"):
         tmp = tempfile.TemporaryDirectory(prefix="ecti-bench-") if not args.keep else None
         url = f"sqlite:///{tmp.name if tmp else tempfile.mkdtemp(prefix='ecti-bench-')}/reports.sqlite"
     else:
@@ -232,32 +266,13 @@ def main():
     d = Dialect("postgresql" if url.startswith("postgresql") else "sqlite")
     engine = make_engine({"sqlalchemy.url": url})
     try:
-        with engine.begin() as conn:
-            migrate.upgrade(connection=conn)
         session = make_session_factory(engine)()
-        with all_tenants(session):
-            tenant = create_tenant(session, slug="bench", name="ベンチマーク")
-            session.commit()
-            tenant_id = tenant.id
         now = utcnow()
-        print(f"{d.name}: loading {args.calls:,} calls over a year …", flush=True)
-        started = time.perf_counter()
-        with engine.begin() as conn:
-            queue_ids = [conn.execute(insert(Queue).values(
-                tenant_id=tenant_id, name=f"キュー{i:02d}", strategy="longest_idle", ring_timeout=20, wrap_up_seconds=30,
-                escalation_seconds=30, overflow={}, join_when_empty=False, leave_when_empty=True, max_no_answers=3,
-                service_level_seconds=20, hold_audio={}, announce_seconds=60, announce_position=True, announce_wait=True, created_at=now,
-            ).returning(Queue.id)).scalar_one() for i in range(QUEUES)]
-            user_ids = [conn.execute(insert(User).values(
-                tenant_id=tenant_id, email=f"agent{i}@bench.example", display_name=f"オペレーター{i:03d}", role=Role.agent,
-                is_active=True, failed_logins=0, session_epoch=0, created_at=now,
-            ).returning(User.id)).scalar_one() for i in range(AGENTS)]
-            assert queue_ids == list(range(queue_ids[0], queue_ids[0] + QUEUES)) and user_ids == list(range(user_ids[0], user_ids[0] + AGENTS))
-            load(conn, d, tenant_id, queue_ids, user_ids, args.calls)
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
-        print(f"  loaded in {time.perf_counter() - started:.0f} s", flush=True)
-
+        if args.existing:
+            tenant_id = session.execute(text("SELECT id FROM tenants WHERE slug = 'bench'")).scalar_one()
+            args.calls = session.execute(text("SELECT count(*) FROM calls WHERE tenant_id = :t"), {"t": tenant_id}).scalar_one()
+        else:
+            tenant_id = create_and_load(engine, session, d, args.calls, now)
         period = Period(date(2026, 3, 1), date(2026, 3, 31), TOKYO, "day")
         params = {"tenant": tenant_id, "start": period.start, "end": period.end}
         if d.name == "sqlite":  # stored as text on SQLite
