@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, case, exists, func, literal_column, or_, select, text
+from sqlalchemy import and_, case, exists, func, literal, literal_column, or_, select, text, union_all
 
 from ..acd.agents import live_status
 from ..acd.models import Agent, AgentStatusChange, EntryStatus, Offer, OfferStatus, Outcome, Queue, QueueEntry, QueueMember
@@ -315,35 +315,37 @@ def agent_outbound_query(tenant_id: int, period: Period):
 
 
 def agent_status_query(tenant_id: int, period: Period, until: datetime):
-    """Seconds in each status from the changes inside the period (each lasts until the next one)."""
+    """Time in each status from the changes inside the period, without ordering them.
+
+    An agent's changes chain (each ``from_status`` is the previous ``to_status``), so a status's
+    time is the sum of the moments it was left minus the sum of the moments it was entered; the
+    time before the first change counts for that change's ``from_status`` (the status held when
+    the period began), and the status still held at the end gets ``until`` (see
+    :func:`agent_closing_query`). Moments are seconds from the period's start.
+    """
     sc = AgentStatusChange.__table__.c
-    changes = (
-        select(sc.user_id, sc.to_status, sc.at, func.lead(sc.at).over(partition_by=sc.user_id, order_by=(sc.at, sc.id)).label("next_at"))
-        .where(sc.tenant_id == tenant_id, sc.at >= period.start, sc.at < until)
-        .subquery()
-    )
+    offset = seconds_between(sc.at, literal(period.start, AgentStatusChange.__table__.c.at.type))
+    inside = (sc.tenant_id == tenant_id, sc.at >= period.start, sc.at < until)
+    moments = union_all(
+        select(sc.user_id, sc.from_status.label("status"), offset.label("seconds")).where(*inside),
+        select(sc.user_id, sc.to_status.label("status"), (-offset).label("seconds")).where(*inside),
+    ).subquery()
     return (
-        select(changes.c.user_id, changes.c.to_status,
-               func.sum(seconds_between(func.coalesce(changes.c.next_at, until), changes.c.at)).label("seconds"))
-        .group_by(changes.c.user_id, changes.c.to_status)
+        select(moments.c.user_id, moments.c.status, func.sum(moments.c.seconds).label("seconds"))
+        .group_by(moments.c.user_id, moments.c.status)
     )
 
 
-def agent_opening_query(tenant_id: int, period: Period, until: datetime):
-    """Each agent's status when the period began (their last change before it), and when it
-    changed first inside the period: two index look-ups per user (``user_id, at``)."""
+def agent_closing_query(tenant_id: int, until: datetime):
+    """Each agent's status at ``until``: the last change before it (an index look-up per user on ``user_id, at``)."""
     sc = AgentStatusChange.__table__.c
     u = User.__table__.c
-    opening = (
-        select(sc.to_status).where(sc.user_id == u.id, sc.at < period.start)
+    closing = (
+        select(sc.to_status).where(sc.user_id == u.id, sc.at < until)
         .order_by(sc.at.desc(), sc.id.desc()).limit(1).correlate(User.__table__).scalar_subquery()
     )
-    first_at = (
-        select(func.min(sc.at)).where(sc.user_id == u.id, sc.at >= period.start, sc.at < until)
-        .correlate(User.__table__).scalar_subquery()
-    )
-    inner = select(u.id.label("user_id"), opening.label("to_status"), first_at.label("first_at")).where(u.tenant_id == tenant_id).subquery()
-    return select(inner.c.user_id, inner.c.to_status, inner.c.first_at).where(inner.c.to_status.is_not(None))
+    inner = select(u.id.label("user_id"), closing.label("status")).where(u.tenant_id == tenant_id).subquery()
+    return select(inner.c.user_id, inner.c.status).where(inner.c.status.is_not(None))
 
 
 @dataclass
@@ -381,13 +383,15 @@ def agent_report(session, tenant_id: int, period: Period, *, now: datetime | Non
         a = of(row.user_id)
         a.handled_outbound, a.talk_outbound = row.calls, float(row.talk or 0)
     if period.start < until:
+        totals: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         for row in session.execute(agent_status_query(tenant_id, period, until)):
-            s = of(row.user_id).status_seconds
-            s[row.to_status] = s.get(row.to_status, 0.0) + float(row.seconds or 0)
-        for row in session.execute(agent_opening_query(tenant_id, period, until)):
-            seconds = ((row.first_at or until) - period.start).total_seconds()
-            s = of(row.user_id).status_seconds
-            s[row.to_status] = s.get(row.to_status, 0.0) + seconds
+            totals[row.user_id][row.status] += float(row.seconds or 0)
+        for row in session.execute(agent_closing_query(tenant_id, until)):
+            totals[row.user_id][row.status] += (until - period.start).total_seconds()
+        for user_id, seconds in totals.items():
+            kept = {status: round(value, 3) for status, value in seconds.items() if round(value, 3) != 0}
+            if kept:
+                of(user_id).status_seconds.update(kept)
     users = session.execute(
         select(User.id, User.display_name, User.role, User.is_active).where(User.tenant_id == tenant_id)
     ).all()

@@ -76,8 +76,10 @@ def test_the_agent_figures_of_may_31st(scoped, center):
     # B: missed E2 (no answer); answered E7 (offered 23:59:56, talk 00:00:05-00:02:05 = 120 s); its hold and wrap-up are June's
     assert (b.handled_inbound, b.handled_outbound, b.no_answer, b.declined) == (1, 0, 1, 0)
     assert (b.talk, b.hold, b.wrap_up, b.average_handle_time) == (120, 0, 0, 120)
-    # available 10:55:00-11:00:01 (301) + 11:00:21-23:59:56 (46775); ringing 20 + 4 (until midnight)
-    assert b.status_seconds == {"available": 47076, "ringing": 24}
+    # offline (never signed in before) 00:00-10:55 (39300); available 10:55:00-11:00:01 (301) + 11:00:21-23:59:56 (46775);
+    # ringing 20 + 4 (until midnight)
+    assert b.status_seconds == {"offline": 39300, "available": 47076, "ringing": 24}
+    assert sum(b.status_seconds.values()) == 86400
     assert b.missed_offers == 1
 
 
