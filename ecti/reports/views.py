@@ -11,7 +11,6 @@ from pyramid.view import view_config
 from ..acd.models import STATUS_LABELS
 from ..api import API_PREFIX, api_view
 from ..i18n import _, locale_dirs
-from ..models.meta import utcnow
 from ..telephony.numbering import format_domestic
 from ..web import tenant_zone
 from .charts import Series, bar_chart

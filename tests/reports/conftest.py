@@ -34,8 +34,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from ecti.acd.models import AgentStatusChange, EntryStatus, Offer, OfferStatus, Outcome, Queue, QueueEntry
 from ecti.calls.models import Call, CallEvent, CallStatus, Direction, EventKind
+from ecti.db import set_tenant_scope
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NUMBER = "+815011112222"
@@ -173,11 +176,6 @@ def write_scenario(db, tenant, a, b) -> Center:
     ])
     db.commit()
     return Center(t, support, sales, a, b)
-
-
-import pytest  # noqa: E402
-
-from ecti.db import set_tenant_scope  # noqa: E402
 
 
 @pytest.fixture
