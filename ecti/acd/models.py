@@ -94,7 +94,11 @@ class AgentStatusChange(TenantScoped, Base):
     """
 
     __tablename__ = "acd_agent_status_changes"
-    __table_args__ = (Index("ix_acd_agent_status_changes_user_at", "user_id", "at"),)
+    __table_args__ = (
+        Index("ix_acd_agent_status_changes_user_at", "user_id", "at"),
+        # Reports: the changes of a period (ecti.reports).
+        Index("ix_acd_agent_status_changes_tenant_at", "tenant_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -200,6 +204,9 @@ class QueueEntry(TenantScoped, Base):
     __table_args__ = (
         Index("ix_acd_queue_entries_waiting", "queue_id", "status", "entered_at", "id"),
         Index("ix_acd_queue_entries_call", "call_id"),
+        # Reports: the entries of a period, by when they entered and when they were answered (ecti.reports).
+        Index("ix_acd_queue_entries_tenant_entered", "tenant_id", "entered_at"),
+        Index("ix_acd_queue_entries_tenant_connected", "tenant_id", "connected_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -260,6 +267,8 @@ class Offer(TenantScoped, Base):
         ),
         Index("ix_acd_offers_entry", "entry_id"),
         Index("ix_acd_offers_expiry", "status", "expires_at"),
+        # Reports: the offers of a period (ecti.reports).
+        Index("ix_acd_offers_tenant_offered", "tenant_id", "offered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

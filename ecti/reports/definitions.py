@@ -1,0 +1,107 @@
+"""What every figure means, from which rows and events (the help page and docs/reports.md)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Definition:
+    name_ja: str
+    name_en: str
+    ja: str
+    en: str
+
+
+QUEUE = (
+    Definition("着信数 (オファー)", "Offered",
+               "期間内にキューに入った通話 (QueueEntry.entered_at、entered_queue イベント)。1 通話が 2 つのキューに入れば各キューで 1 件。",
+               "Calls that entered the queue in the period (QueueEntry.entered_at, the entered_queue event). A call that visits two queues counts in each."),
+    Definition("応答数", "Answered",
+               "エージェントにつながった通話 (connected イベント、QueueEntry.connected_at あり)。",
+               "Calls connected to an agent (the connected event; QueueEntry.connected_at set)."),
+    Definition("放棄数", "Abandoned",
+               "応答前に発信者が切った通話 (abandoned イベント)。通知が届かず照合ジョブが終了を確認した通話 (lost) も含む。",
+               "Calls whose caller hung up before an answer (the abandoned event), including calls the reconciler found ended without a callback (outcome lost)."),
+    Definition("短時間放棄", "Short abandons",
+               "放棄のうち待ち時間 5 秒以内のもの (放棄数にも含む)。",
+               "Abandons within 5 seconds of entering the queue (also counted as abandoned)."),
+    Definition("放棄率", "Abandonment rate", "放棄数 ÷ 着信数。", "Abandoned / offered."),
+    Definition("しきい値内応答数", "Answered within threshold",
+               "待ち時間 (entered_at から connected_at) がキューのサービスレベルしきい値 (秒) 以下の応答。",
+               "Answered calls whose wait (entered_at to connected_at) is at most the queue's service-level threshold (seconds)."),
+    Definition("サービスレベル (応答基準)", "Service level, answered-based",
+               "しきい値内応答数 ÷ 応答数 (Asterisk の定義)。",
+               "Answered within the threshold / answered (Asterisk's definition)."),
+    Definition("サービスレベル (着信基準)", "Service level, offered-based",
+               "しきい値内にキューを出た通話 (応答または放棄) ÷ 着信数 (Amazon Connect の定義)。",
+               "Calls that left the queue (answered or abandoned) within the threshold / offered (Amazon Connect's definition)."),
+    Definition("平均応答速度 (ASA)", "Average speed of answer (ASA)",
+               "応答した通話の待ち時間の平均。", "Mean wait of the answered calls."),
+    Definition("平均待ち時間・最長待ち時間", "Average and longest wait",
+               "待ちが終わった通話 (応答またはキューを出た通話) の待ち時間 (entered_at から connected_at または ended_at) の平均と最大。",
+               "Mean and maximum wait (entered_at to connected_at, else ended_at) of the calls whose wait is over (answered or left the queue)."),
+    Definition("平均放棄時間", "Average time to abandon", "放棄した通話の待ち時間の平均。", "Mean wait of the abandoned calls."),
+    Definition("オーバーフロー数", "Overflowed",
+               "応答前にオーバーフロー先へ送られた通話: キュー満杯・エージェント不在 (overflowed)、全員ログアウト (exit_empty)、別のキューへ移動 (transferred)。",
+               "Calls sent on before an answer: queue full or no agent (overflowed), last agent logged out (exit_empty), moved to another queue (transferred)."),
+    Definition("タイムアウト数", "Timed out",
+               "最大待ち時間を超えてオーバーフロー先へ送られた通話 (timed_out イベント)。",
+               "Calls that waited the maximum and went to the overflow (the timed_out event)."),
+    Definition("処理中", "In progress", "まだ待っている通話。", "Calls still waiting."),
+    Definition("留守番電話", "Voicemails",
+               "応答されず、キューに入った後に留守番電話メッセージを残した通話 (voicemail イベント)。",
+               "Unanswered calls that left a voicemail message after entering the queue (the voicemail event)."),
+    Definition("合計の検算", "Totals reconcile",
+               "着信数 = 応答数 + 放棄数 + オーバーフロー数 + タイムアウト数 + 処理中。",
+               "Offered = answered + abandoned + overflowed + timed out + in progress."),
+)
+
+AGENT = (
+    Definition("受信処理数", "Inbound calls handled",
+               "期間内に鳴った呼び出し (Offer) のうちエージェントが応答したもの (転送で受けた通話を含む)。",
+               "Offers (rings) in the period that the agent answered, warm transfers received included."),
+    Definition("発信数", "Outbound calls", "エージェントが発信した通話 (Call.direction=outbound)。", "Calls the agent placed (Call.direction outbound)."),
+    Definition("通話時間", "Talk time",
+               "受信: 応答から終了または引き継ぎまで (Offer.accepted_at から ended_at) から保留時間を除いた時間。発信: 相手の応答から終了まで。",
+               "Inbound: from answering to the end or hand-over (Offer.accepted_at to ended_at) minus hold. Outbound: from the callee's answer to the end."),
+    Definition("保留時間", "Hold time",
+               "エージェントの通話の保留の合計 (held / resumed イベント、QueueEntry.hold_seconds)。",
+               "Total hold of the agent's calls (held/resumed events, QueueEntry.hold_seconds)."),
+    Definition("後処理時間", "After-call work time",
+               "状態履歴 (AgentStatusChange) の「後処理」(自動) と「後処理」(手動) の時間。",
+               "Time in the wrap-up (automatic) and after-call work (manual) statuses of the status history (AgentStatusChange)."),
+    Definition("平均処理時間 (AHT)", "Average handle time (AHT)",
+               "(通話時間 + 保留時間 + 後処理時間) ÷ 処理数 (受信 + 発信)。",
+               "(Talk + hold + after-call work) / calls handled (inbound + outbound)."),
+    Definition("不応答", "Missed offers",
+               "鳴ったが出なかった (no_answer) 呼び出しと拒否した (declined) 呼び出し。",
+               "Offers that rang out (no_answer) or were declined (declined)."),
+    Definition("状態別時間", "Time in each status",
+               "状態の変更ごとに、次の変更まで (期間の終わりまたは現在まで) その状態にいた時間。期間開始時の状態も含む (初めてログインする前はオフライン)。",
+               "Each status change lasts until the next one (or the end of the period, or now); the status held when the period began counts too (offline before an agent's first sign-in)."),
+    Definition("稼働率", "Occupancy",
+               "(呼出中 + 通話中 + 後処理) ÷ (呼出中 + 通話中 + 後処理 + 待機中)。",
+               "(Ringing + on a call + wrap-up + after-call work) / (the same + available)."),
+)
+
+CENTER = (
+    Definition("着信・発信", "Inbound and outbound calls",
+               "期間内に始まった通話 (Call.started_at) の方向別の数と応答数。", "Calls started in the period (Call.started_at) by direction, and how many were answered."),
+    Definition("時間外着信", "After-hours calls",
+               "営業時間ノードが「時間外」に分岐した着信 (flow_step イベント、type=schedule、branch=closed)。",
+               "Inbound calls a business-hours node sent to closed (flow_step event, type schedule, branch closed)."),
+    Definition("休日着信", "Holiday calls",
+               "営業時間ノードが祝日・休業日と判断した着信 (branch=holiday、または理由 holiday / closure)。",
+               "Inbound calls a business-hours node found on a holiday or closure (branch holiday, or reason holiday/closure)."),
+    Definition("IVR 放棄", "IVR abandonment",
+               "メニューのキー入力を待つ間に切れた着信 (最後の flow_step が menu の prompt / invalid / no_input で、キューにも留守番電話にも入っていない) ÷ IVR を通った着信。",
+               "Inbound calls that ended while a menu waited for a key (last flow step a menu's prompt/invalid/no_input; never queued, no voicemail) / inbound calls that went through the IVR."),
+    Definition("番号別", "By number", "着信は着信番号、発信は発信者番号ごと。", "Inbound by the number called, outbound by the caller ID used."),
+    Definition("時間帯・曜日別", "By hour and weekday",
+               "会社のタイムゾーンでの開始時刻の時・曜日ごとの通話数。", "Calls by the hour and weekday they started in the company's time zone."),
+    Definition("ウォールボード", "Wallboard",
+               "キューごとの待ち呼数と最長待ち時間 (今待っている通話)、状態別のエージェント数。5 秒ごとに更新。",
+               "Calls waiting in each queue and the oldest one's wait (now), agents by status; refreshed every 5 seconds."),
+)
+
+SECTIONS = (("queues", QUEUE), ("agents", AGENT), ("center", CENTER))

@@ -1,0 +1,144 @@
+"""The report pages, CSV exports and JSON API as a supervisor uses them (scenario: conftest.py)."""
+import csv
+import io
+
+import pytest
+
+from ecti.db import set_tenant_scope
+
+
+@pytest.fixture
+def supervisor(center, make_user):
+    return make_user(center.tenant, role="supervisor", email="boss@acme.example", name="上司")
+
+
+MAY31 = "from=2026-05-31&to=2026-05-31"
+
+
+def read_csv(response):
+    assert response.content_type == "text/csv"
+    assert response.body.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs to read UTF-8
+    text = response.body.decode("utf-8-sig")
+    assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_the_queue_page_shows_the_figures_a_chart_and_the_csv_link(webtest, login, center, supervisor):
+    login(webtest, supervisor)
+    page = webtest.get(f"/reports/queues?{MAY31}")
+    assert "キューレポート" in page.text
+    rows = page.html.select("#report-table tbody tr")
+    support_total = next(r for r in rows if "サポート" in r.text and "合計" in r.text)
+    cells = {td.get("data-key"): td.text for td in support_total.select("td[data-key]")}
+    assert (cells["offered"], cells["answered"], cells["abandoned"], cells["service_level_answered"], cells["service_level_offered"]) == (
+        "7", "3", "2", "66.7", "42.9")
+    bars = page.html.select("svg#queue-calls rect.bar")
+    assert any(float(b["height"]) > 0 for b in bars)
+    assert page.html.select_one("a#csv")["href"].endswith("from=2026-05-31&to=2026-05-31&bucket=day")
+
+
+def test_the_queue_csv_opens_in_excel_with_japanese_or_english_headers(webtest, login, center, supervisor):
+    login(webtest, supervisor)
+    rows = read_csv(webtest.get(f"/reports/queues.csv?{MAY31}"))
+    assert rows[0][:4] == ["キュー", "期間", "サービスレベルしきい値 (秒)", "着信数"]
+    by_key = {(r[0], r[1]): r for r in rows[1:]}
+    header = rows[0]
+    support = dict(zip(header, by_key[("サポート", "2026-05-31")]))
+    assert (support["着信数"], support["応答数"], support["放棄数"], support["平均応答速度 (秒)"]) == ("7", "3", "2", "16.7")
+    assert ("営業", "合計") in by_key
+    english = read_csv(webtest.get(f"/reports/queues.csv?{MAY31}&lang=en"))
+    assert english[0][:4] == ["Queue", "Period", "Service level threshold (s)", "Offered"]
+    assert ("サポート", "Total") in {(r[0], r[1]) for r in english[1:]}
+
+
+def test_agent_and_center_pages_and_csv(webtest, login, center, supervisor):
+    login(webtest, supervisor)
+    page = webtest.get(f"/reports/agents?{MAY31}")
+    sato = next(r for r in page.html.select("#report-table tbody tr") if "佐藤" in r.text)
+    assert {td["data-key"]: td.text for td in sato.select("td[data-key]")}["average_handle_seconds"] == "200"
+    assert any(float(b["height"]) > 0 for b in page.html.select("svg#agent-calls rect.bar"))
+    rows = read_csv(webtest.get(f"/reports/agents.csv?{MAY31}"))
+    sato = dict(zip(rows[0], next(r for r in rows if r[0] == "佐藤")))
+    assert (sato["受信処理数"], sato["発信数"], sato["通話時間 (秒)"], sato["不応答: 拒否"]) == ("2", "1", "510", "1")
+    center_page = webtest.get(f"/reports/center?{MAY31}")
+    assert "050-1111-2222" in center_page.html.select_one("#numbers-table").text
+    rows = read_csv(webtest.get(f"/reports/center.csv?{MAY31}&lang=en"))
+    total = dict(zip(rows[0], rows[-1]))
+    assert (total["Period"], total["Inbound calls"], total["After-hours calls"], total["IVR abandonment rate (%)"]) == ("Total", "10", "1", "10")
+
+
+def test_a_name_that_looks_like_a_formula_is_quoted_in_the_csv(webtest, login, center, supervisor, db):
+    set_tenant_scope(db, center.tenant_id)
+    center.support.name = "=HYPERLINK(\"http://evil\")"
+    db.add(center.support)
+    db.commit()
+    login(webtest, supervisor)
+    rows = read_csv(webtest.get(f"/reports/queues.csv?{MAY31}"))
+    assert any(r[0] == "'=HYPERLINK(\"http://evil\")" for r in rows)
+    assert not any(r[0].startswith("=") for r in rows)
+
+
+@pytest.mark.parametrize("query, message", [
+    ("from=2026-13-01&to=2026-05-31", "日付は YYYY-MM-DD"),
+    ("from=2026-05-31&to=2026-05-01", "最終日が開始日より前です"),
+    ("from=2026-05-31", "期間の開始日と最終日の両方"),
+    ("from=2025-01-01&to=2026-05-31", "366 日"),
+    ("bucket=hour", "日・週・月"),
+    ("preset=someday", "一覧の期間"),
+])
+def test_a_bad_period_gets_a_specific_message_not_a_500(webtest, login, center, supervisor, query, message):
+    login(webtest, supervisor)
+    page = webtest.get(f"/reports/queues?{query}", status=400)
+    assert message in page.html.select_one("#period-error").text
+    csv_response = webtest.get(f"/reports/queues.csv?{query}", status=400)
+    assert message in csv_response.text
+
+
+def test_agents_cannot_see_reports_and_companies_see_only_their_own(webtest, login, center, make_tenant, make_user):
+    agent = center.users["a"]
+    login(webtest, agent)
+    webtest.get(f"/reports/queues?{MAY31}", status=403)
+    webtest.get(f"/reports/queues.csv?{MAY31}", status=403)
+    webtest.post("/logout", {"csrf_token": webtest.get("/api/v1/me").json["csrf_token"]})
+    other = make_tenant(slug="beta", name="ベータ")
+    boss = make_user(other, role="admin", email="boss@beta.example")
+    login(webtest, boss)
+    page = webtest.get(f"/reports/queues?{MAY31}")
+    assert "サポート" not in page.text
+    rows = read_csv(webtest.get(f"/reports/agents.csv?{MAY31}"))
+    assert rows[1:] == []
+    assert webtest.get("/api/v1/reports/wallboard").json["queues"] == []
+
+
+def test_the_help_page_defines_every_figure_in_both_languages(webtest, login, center, supervisor):
+    login(webtest, supervisor)
+    page = webtest.get("/reports/help")
+    text = page.text
+    for figure in ("サービスレベル (応答基準)", "Service level, offered-based", "稼働率", "Occupancy", "IVR 放棄", "Average handle time"):
+        assert figure in text
+
+
+def test_every_report_operation_answers_as_documented(api, login, center, supervisor):
+    headers = {"X-CSRF-Token": login(api.testapp, supervisor)}
+    queues = api.get(f"/api/v1/reports/queues?{MAY31}", headers=headers).json
+    assert queues["period"] == {"first_day": "2026-05-31", "last_day": "2026-05-31", "bucket": "day", "time_zone": "Asia/Tokyo"}
+    support = next(q for q in queues["queues"] if q["name"] == "サポート")
+    assert (support["total"]["offered"], support["total"]["timed_out"], support["total"]["voicemails"]) == (7, 1, 1)
+    agents = api.get(f"/api/v1/reports/agents?{MAY31}").json["agents"]
+    assert {a["name"]: a["handled_inbound"] for a in agents} == {"佐藤": 2, "鈴木": 1}
+    center_report = api.get("/api/v1/reports/center?from=2026-05-01&to=2026-06-30&bucket=month").json
+    assert [(b["label"], b["inbound"]) for b in center_report["buckets"]] == [("2026-05", 10), ("2026-06", 1)]
+    assert sum(center_report["calls_by_hour"]) == 12
+    bad = api.get("/api/v1/reports/queues?from=2026-05-31&to=2026-05-01")
+    assert bad.status_int == 400 and bad.json["error"]["code"] == "period_reversed"
+    board = api.get("/api/v1/reports/wallboard").json
+    sales = next(q for q in board["queues"] if q["name"] == "営業")
+    assert sales["waiting"] == 1 and sales["longest_wait_seconds"] > 0  # E8 has waited since 2026-06-01
+
+
+def test_the_wallboard_page_lists_queues_and_agents_and_polls_the_api(webtest, login, center, supervisor):
+    login(webtest, supervisor)
+    page = webtest.get("/reports/wallboard")
+    row = page.html.select_one('tr[data-queue="%d"]' % center.sales.id)
+    assert row.select_one('[data-key="waiting"]').text == "1"
+    assert "/api/v1/reports/wallboard" in page.text and "setInterval" in page.text
