@@ -12,6 +12,7 @@ operator console, the CLI, webhooks before the tenant is known) opens the scope 
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 from typing import Any
@@ -137,9 +138,42 @@ def _sqlite_begin(conn, writers: "_WriterQueue | None" = None):
         raise
 
 
+class _FairLock:
+    """A lock handed to waiters in the order they came (``threading.Lock`` wakes an arbitrary
+    one, and a busy thread can take it again and again while another waits)."""
+
+    def __init__(self):
+        self._mutex = threading.Lock()
+        self._waiters: collections.deque = collections.deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._mutex:
+            if turn in self._waiters:
+                self._waiters.remove(turn)
+                return False
+        return True  # handed over just as the wait ran out
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # the next waiter holds it now
+            else:
+                self._held = False
+
+
 class _WriterQueue:
-    """SQLite admits one writer at a time. The threads of one process wait for it here, and
-    the next one goes the moment the previous transaction ends — instead of each sleeping in
+    """SQLite admits one writer at a time. The threads of one process wait for it here, in
+    order, and the next one goes the moment the previous transaction ends — instead of each sleeping in
     SQLite's busy handler, which polls in growing steps (up to 100 ms) and lets late comers
     overtake: with 20 concurrent webhooks that turned 1–2 ms transactions into p99 latencies
     of a second. Writers in *other* processes still meet in SQLite's busy handler. A thread
@@ -149,7 +183,7 @@ class _WriterQueue:
     KEY = "ecti.sqlite_writer"
 
     def __init__(self, timeout_s: float):
-        self.lock = threading.Lock()
+        self.lock = _FairLock()
         self.timeout_s = timeout_s
 
     def enter(self, conn) -> None:

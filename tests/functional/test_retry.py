@@ -83,3 +83,36 @@ def test_only_lock_and_conflict_errors_count_as_transient():
     assert is_transient(psycopg.errors.DeadlockDetected())
     assert is_transient(psycopg.errors.SerializationFailure())
     assert not is_transient(psycopg.errors.UniqueViolation())
+
+
+def test_sqlite_writers_of_one_process_take_turns_in_arrival_order():
+    """The in-process queue for SQLite's write lock (ecti.db): first come, first served; a
+    waiter whose wait runs out leaves the queue and goes on to SQLite's own busy handling."""
+    import threading
+    import time
+
+    from ecti.db import _FairLock
+
+    lock = _FairLock()
+    assert lock.acquire(timeout=1)
+    order, started = [], []
+
+    def writer(name):
+        started.append(name)
+        assert lock.acquire(timeout=5)
+        order.append(name)
+        lock.release()
+
+    threads = []
+    for name in ("first", "second", "third"):
+        threads.append(threading.Thread(target=writer, args=(name,)))
+        threads[-1].start()
+        while name not in started:
+            time.sleep(0.001)
+        time.sleep(0.02)  # queued behind the previous one
+    assert lock.acquire(timeout=0.05) is False  # gives up; not left in the queue
+    lock.release()
+    for t in threads:
+        t.join(timeout=5)
+    assert order == ["first", "second", "third"]
+    assert lock.acquire(timeout=0.1) is True
