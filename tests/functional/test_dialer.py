@@ -697,6 +697,20 @@ def test_a_dialer_row_shows_the_agent_busy_on_a_call_then_in_wrap_up_and_the_his
     assert all(b.from_status == a.to_status for a, b in zip(everything, everything[1:])), "each change starts where the last ended"
     from ecti.calls.models import Call as C
     assert db.get(C, call_id).wrap_up_seconds == 30, "the call's wrap-up: from its end to the result"
+    # The agent report counts the row's time: 60 s on a call, 10 s + 30 s of wrap-up.
+    from zoneinfo import ZoneInfo
+
+    from ecti.db import set_tenant_scope
+    from ecti.reports.periods import Period
+    from ecti.reports.queries import agent_report
+
+    set_tenant_scope(db, company.tenant.id)
+    local = t0.astimezone(ZoneInfo("Asia/Tokyo")).date()
+    report = agent_report(db, company.tenant.id, Period(local - timedelta(days=1), local + timedelta(days=1), ZoneInfo("Asia/Tokyo")),
+                          now=t0 + timedelta(seconds=160))
+    figures = next(a for a in report.agents if a.user_id == user.id)
+    assert (figures.status("on_call"), figures.status("wrap_up")) == (60.0, 40.0)
+    assert figures.status("available") >= 60.0
 
 
 def test_a_skipped_or_given_back_row_makes_the_agent_available_again(app, company, db):
