@@ -27,7 +27,7 @@ def _sec(value):
 QUEUE_COLUMNS = (
     Column("offered", _("Offered"), lambda f: f.offered),
     Column("answered", _("Answered calls"), lambda f: f.answered),
-    Column("abandoned", _("Abandoned"), lambda f: f.abandoned),
+    Column("abandoned", _("Abandoned calls"), lambda f: f.abandoned),
     Column("short_abandoned", _("Short abandons"), lambda f: f.short_abandoned),
     Column("abandonment_rate", _("Abandonment rate (%)"), lambda f: _pct(f.abandonment_rate), "rate"),
     Column("answered_within_threshold", _("Answered within threshold"), lambda f: f.answered_within),
@@ -37,7 +37,7 @@ QUEUE_COLUMNS = (
     Column("average_wait", _("Average wait (s)"), lambda f: _sec(f.average_wait), "seconds"),
     Column("longest_wait", _("Longest wait (s)"), lambda f: _sec(f.longest_wait), "seconds"),
     Column("average_time_to_abandon", _("Average time to abandon (s)"), lambda f: _sec(f.average_time_to_abandon), "seconds"),
-    Column("overflowed", _("Overflowed"), lambda f: f.overflowed),
+    Column("overflowed", _("Overflowed calls"), lambda f: f.overflowed),
     Column("timed_out", _("Timed out"), lambda f: f.timed_out),
     Column("in_progress", _("Still waiting"), lambda f: f.in_progress),
     Column("voicemails", _("Voicemails"), lambda f: f.voicemails),
