@@ -824,7 +824,7 @@ def test_the_tick_deletes_uploads_checked_but_not_confirmed_for_24_hours(app, co
     db.expire_all()
     assert sorted(db.scalars(select(DialingImport.filename))) == sorted([recent, imported])
     assert old not in db.scalars(select(DialingImport.filename)).all()
-    # A day later the other unconfirmed one goes too; the confirmed one stays (it is the list's history).
+    # An hour later the other unconfirmed one is over 24 hours old too; the confirmed one stays (the list's history).
     tick_job(app.registry, now=t0 + timedelta(hours=1))
     db.rollback()
     assert db.scalars(select(DialingImport.filename)).all() == [imported]
