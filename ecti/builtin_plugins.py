@@ -29,15 +29,18 @@ def ecti_ivr_node_types():
 
 @hookimpl
 def ecti_call_event(request, call, event):
-    """A call ended: a queued caller abandoned or completed (ACD), and the external numbers its
-    forward was ringing are free again even when the dial's own callback never comes (IVR)."""
+    """A call ended: a queued caller abandoned or completed (ACD), the external numbers its
+    forward was ringing are free again even when the dial's own callback never comes (IVR), and
+    an agent's dialing-list call goes to wrap-up until its result is recorded (dialer)."""
     if event.kind is not EventKind.completed:
         return
     release_destinations(object_session(call), call)
     if request is not None:
         from .acd.routing import caller_left
+        from .dialer.services import call_ended
 
         caller_left(request, call, event.at)
+        call_ended(request, call, event.at)
 
 
 @hookimpl

@@ -58,6 +58,22 @@ def agent_for(request, user_id: int, *, lock: bool = False) -> Agent:
     return agent
 
 
+def dialer_work_open(user_id_column):
+    """SQL: the agent has an open dialing-list attempt (a row shown or dialed, result not yet
+    recorded). Such an agent is never offered an ACD call, whatever their presence says."""
+    from ..dialer.models import OPEN_ATTEMPT, DialingAttempt
+
+    return (
+        select(DialingAttempt.id)
+        .where(DialingAttempt.user_id == user_id_column, DialingAttempt.status.in_(OPEN_ATTEMPT))
+        .exists()
+    )
+
+
+def has_dialer_work(request, user_id: int) -> bool:
+    return bool(request.db.scalar(select(dialer_work_open(user_id))))
+
+
 def settle(request, agent: Agent, now: datetime) -> None:
     """Write down a wrap-up that ended by the clock (at the time it ended)."""
     if agent.state is AgentState.wrap_up and agent.available_at is not None and agent.available_at <= now:
@@ -132,7 +148,8 @@ def set_presence(request, user: User, presence: Presence, *, reason: str | None 
         agent = agent_for(request, user.id, lock=True)
     by_id = (by or user).id
     kwargs = {}
-    if agent.state is AgentState.wrap_up and presence is Presence.offline:
+    dialer_work = has_dialer_work(request, user.id)
+    if agent.state is AgentState.wrap_up and presence is Presence.offline and not dialer_work:
         kwargs["state"] = AgentState.idle
     was = agent.presence
     change(request, agent, presence=presence, at=now, reason=reason or f"set_{presence.value}", by=by_id,
@@ -144,6 +161,10 @@ def set_presence(request, user: User, presence: Presence, *, reason: str | None 
         # of an agent who stays available is kept. In wrap-up, available_at is its end.
         if presence is not Presence.available:
             agent.available_at = None
+        elif dialer_work:
+            # Back from away with a dialing-list row still open: busy with the list until its
+            # result is recorded (ecti.dialer), not routable.
+            change(request, agent, state=AgentState.wrap_up, available_at=None, at=now, reason="dialer_row", by=by_id)
         elif was is not Presence.available or agent.available_at is None:
             agent.available_at = now
     request.db.flush()
@@ -165,6 +186,8 @@ def end_wrap_up(request, user: User) -> Agent:
     settle(request, agent, now)
     if agent.state is not AgentState.wrap_up:
         raise UserError("not_in_wrap_up", _("You are not in wrap-up."), status=409)
+    if has_dialer_work(request, user.id):
+        raise UserError("dialer_row_open", _("Record the result of the dialing list's number (or skip it) first."), status=409)
     change(request, agent, state=AgentState.idle, at=now, reason="wrap_up_ended", by=user.id,
            available_at=now if agent.presence is Presence.available else None)
     request.db.flush()

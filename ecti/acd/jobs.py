@@ -22,7 +22,7 @@ from ..calls.events import apply_status, record_event
 from ..calls.models import Call, CallStatus, EventKind
 from ..models.meta import utcnow
 from ..tenancy.models import Tenant
-from .agents import agent_for, change
+from .agents import agent_for, change, dialer_work_open
 from .carrier_ops import carrier_for
 from .models import Agent, AgentState, EntryStatus, Offer, OfferStatus, Presence, QueueEntry
 from .routing import expire_offers, leg_ended, route_tenant
@@ -122,6 +122,8 @@ def release_stuck_agents(request, now: datetime) -> list[str]:
             Agent.state.in_((AgentState.ringing, AgentState.on_call)),
             Agent.updated_at <= now - RECONCILE_AFTER,
             ~select(Offer.id).where(Offer.user_id == Agent.user_id, Offer.status.in_((OfferStatus.ringing, OfferStatus.accepted))).exists(),
+            # A dialing-list call (ecti.dialer) has no offer; the dialer ends that state.
+            ~dialer_work_open(Agent.user_id),
         )
     ).all()
     for user_id in stuck:

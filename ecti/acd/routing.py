@@ -32,7 +32,7 @@ from ..models.meta import utcnow
 from ..tenancy.models import Tenant, User
 from ..voice.calls import softphone_identity
 from ..voice.instructions import Continuation
-from .agents import NO_ANSWER_PAUSE, agent_for, change, count_answered, count_talk, settle, stats_day
+from .agents import NO_ANSWER_PAUSE, agent_for, change, count_answered, count_talk, dialer_work_open, settle, stats_day
 from .carrier_ops import after_commit, carrier_for, later
 from .models import (
     LIVE_OFFER, Agent, AgentState, EntryStatus, Offer, OfferStatus, Outcome, Presence, Queue, QueueEntry, QueueMember,
@@ -169,6 +169,7 @@ def candidates(request, queue: Queue, level: int, strategy, now: datetime) -> li
             Agent.presence == Presence.available,
             Agent.state.in_((AgentState.idle, AgentState.wrap_up)),
             Agent.available_at <= now,
+            ~dialer_work_open(Agent.user_id),
         )
     )
     sql_order = getattr(strategy, "sql_order", None)
@@ -190,6 +191,7 @@ def claim_agent(request, user_id: int, now: datetime) -> Agent | None:
             Agent.presence == Presence.available,
             Agent.state.in_((AgentState.idle, AgentState.wrap_up)),
             Agent.available_at <= now,
+            ~dialer_work_open(Agent.user_id),
         )
         .with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)

@@ -18,7 +18,7 @@ from ..telephony.numbering import format_domestic
 from ..tenancy.models import Role, User
 from ..web import get_or_404
 from . import control
-from .agents import agent_for, end_wrap_up, live_status, set_presence
+from .agents import agent_for, dialer_work_open, end_wrap_up, live_status, set_presence
 from .models import (
     STATUS_LABELS, Agent, AgentState, EntryStatus, Offer, OfferStatus, Presence, Queue, QueueEntry, QueueMember,
 )
@@ -421,6 +421,7 @@ def api_acd_waiting(request):
                 func.count(),
                 func.count().filter(
                     (Agent.presence == Presence.available) & Agent.state.in_((AgentState.idle, AgentState.wrap_up)) & (Agent.available_at <= now)
+                    & ~dialer_work_open(Agent.user_id)
                 ),
             ).select_from(QueueMember).join(Agent, Agent.user_id == QueueMember.user_id)
             .where(QueueMember.queue_id == queue.id, Agent.presence != Presence.offline)

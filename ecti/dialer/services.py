@@ -17,8 +17,12 @@ How a row is worked (docs/dialer.md):
    after the policy's delay until the count is used up, a callback comes back at its time, "do
    not call again" goes to the do-not-call list.
 
-While a row is reserved or dialed the agent's ``available_at`` is cleared, so the ACD offers them
-no inbound call; recording the result (or skipping, or leaving) makes them available again.
+While a row is open the agent's ACD status says so (:func:`_occupy`, through
+:func:`ecti.acd.agents.change`, so the status history and reports add up): wrap-up (後処理) while
+the row is shown, on a call (会話中) from dialing until the call ends (:func:`call_ended`), wrap-up
+again until the result is recorded. ``available_at`` is cleared, and the ACD's routing skips any
+agent with an open attempt (:func:`ecti.acd.agents.dialer_work_open`) whatever their presence
+says; recording the result (or skipping, or leaving) makes them available again.
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import func, select
 
-from ..acd.agents import agent_for, settle
+from ..acd.agents import agent_for, change, settle
 from ..acd.models import Agent, AgentState, Presence
 from ..calls.models import Call, Direction
 from ..errors import UserError
@@ -50,6 +54,8 @@ DEFAULT_RETRY = {
 RETRY_KINDS = tuple(DEFAULT_RETRY)
 #: A row shown but not dialed for this long goes back to the list (the agent left without leaving).
 STALE_RESERVATION = timedelta(minutes=15)
+#: A checked upload never confirmed is deleted after this long (the admin left the preview).
+UNCONFIRMED_IMPORT_KEPT = timedelta(hours=24)
 
 
 class DialerError(UserError):
@@ -179,15 +185,41 @@ def _agent_free(agent: Agent, now: datetime) -> bool:
     return agent.available_at is not None and agent.available_at <= now
 
 
-def _occupy(request, user_id: int) -> None:
+def _occupy(request, user_id: int, now: datetime, state: AgentState, reason: str, call_id: int | None = None) -> None:
+    """The agent works a row: their ACD status says so (wrap-up while the row is shown or its
+    result is pending, on a call while it is dialed) and no ACD call is offered to them."""
     agent = agent_for(request, user_id, lock=True)
-    agent.available_at = None  # no ACD offer while the agent works a row
+    settle(request, agent, now)
+    change(request, agent, state=state, available_at=None, at=now, reason=reason, call_id=call_id)
 
 
-def _free(request, user_id: int, now: datetime) -> None:
+def _free(request, user_id: int, now: datetime, reason: str) -> None:
+    """The row is done (result, skip, given back): the agent is free again."""
     agent = agent_for(request, user_id, lock=True)
-    if agent.state is AgentState.idle and agent.presence is Presence.available and agent.available_at is None:
+    if agent.state in (AgentState.wrap_up, AgentState.on_call):
+        change(request, agent, state=AgentState.idle, at=now, reason=reason,
+               available_at=now if agent.presence is Presence.available else None)
+    elif agent.state is AgentState.idle and agent.presence is Presence.available and agent.available_at is None:
         agent.available_at = now
+
+
+def call_ended(request, call: Call, at: datetime | None = None) -> None:
+    """The agent's dialing-list call ended: from on a call to wrap-up until the result is
+    recorded (called for every finished call, see ``ecti.builtin_plugins``)."""
+    if call.direction is not Direction.outbound or call.user_id is None:
+        return
+    attempt = request.db.scalar(
+        select(DialingAttempt).where(DialingAttempt.user_id == call.user_id, DialingAttempt.status == AttemptStatus.dialing)
+    )
+    if attempt is None or call.started_at < attempt.dialed_at - timedelta(seconds=5):
+        return
+    row = request.db.get(DialingRow, attempt.row_id)
+    if row is None or row.number != call.to_number:
+        return
+    agent = agent_for(request, call.user_id, lock=True)
+    if agent.state is AgentState.on_call:
+        change(request, agent, state=AgentState.wrap_up, available_at=None, at=at or utcnow(), reason="dialer_call_ended",
+               call_id=call.id)
 
 
 # --- reserving the next row ------------------------------------------------------------------
@@ -261,7 +293,7 @@ def next_for_agent(request, user: User, now: datetime | None = None) -> SimpleNa
                                  user_id=user.id, status=AttemptStatus.reserved, reserved_at=now)
         request.db.add(attempt)
         request.db.flush()
-        _occupy(request, user.id)
+        _occupy(request, user.id, now, AgentState.wrap_up, "dialer_row")
         return SimpleNamespace(list=lst, attempt=attempt, reason=None, message=None, next_due=None)
     _finish_if_done(request, lst, now)
     if lst.status is ListStatus.finished:
@@ -299,7 +331,7 @@ def release(request, attempt: DialingAttempt, now: datetime, status: AttemptStat
     if status is AttemptStatus.skipped:
         row.next_attempt_at = now
     request.db.flush()
-    _free(request, attempt.user_id, now)
+    _free(request, attempt.user_id, now, f"dialer_{status.value}")
 
 
 def release_stale(request, now: datetime | None = None) -> int:
@@ -313,6 +345,20 @@ def release_stale(request, now: datetime | None = None) -> int:
     for attempt in stale:
         release(request, attempt, now, AttemptStatus.released)
     return len(stale)
+
+
+def purge_unconfirmed_imports(request, now: datetime | None = None) -> int:
+    """Delete checked uploads that were never confirmed within :data:`UNCONFIRMED_IMPORT_KEPT`
+    (none of their rows were imported; their preview page is then not found, the file is uploaded again). Returns how many."""
+    from sqlalchemy import delete
+
+    from .models import DialingImport
+
+    now = now or utcnow()
+    result = request.db.execute(
+        delete(DialingImport).where(DialingImport.confirmed_at.is_(None), DialingImport.created_at <= now - UNCONFIRMED_IMPORT_KEPT)
+    )
+    return result.rowcount or 0
 
 
 def skip(request, user: User, attempt_id: int, now: datetime | None = None) -> None:
@@ -343,6 +389,8 @@ def start_dialing(request, user: User, attempt_id: int, now: datetime | None = N
     attempt.status = AttemptStatus.dialing
     attempt.dialed_at = now
     row.attempts += 1
+    request.db.flush()
+    _occupy(request, user.id, now, AgentState.on_call, "dialer_dial")
     return attempt
 
 
@@ -392,7 +440,7 @@ def record_result(request, user: User, attempt_id: int, outcome: Outcome, *, cal
     elif outcome is Outcome.do_not_call:
         add_do_not_call(request, lst.tenant_id, row.number, reason=lst.name, user_id=user.id)
     request.db.flush()
-    _free(request, user.id, now)
+    _free(request, user.id, now, "dialer_result")
     _finish_if_done(request, lst, now)
     return attempt
 

@@ -638,3 +638,193 @@ def test_a_row_left_shown_by_an_agent_who_went_away_goes_back(app, company, db):
     assert [r.status for r in rows(db, list_id) if r.number == first] == [RowStatus.reserved]
     tick_job(app.registry)  # the wall clock: long after t0
     assert [r.status for r in rows(db, list_id) if r.number == first] == [RowStatus.pending]
+
+
+# --- the agent's ACD status while working a row (issue 11 follow-up) --------------------------
+
+def _agent_history(db, user_id):
+    from ecti.acd.models import AgentStatusChange
+
+    db.rollback()
+    db.expire_all()
+    return db.execute(
+        select(AgentStatusChange.from_status, AgentStatusChange.to_status, AgentStatusChange.reason, AgentStatusChange.at)
+        .where(AgentStatusChange.user_id == user_id).order_by(AgentStatusChange.at, AgentStatusChange.id)
+    ).all()
+
+
+def _status(db, user_id):
+    from ecti.acd.agents import live_status
+    from ecti.acd.models import Agent
+
+    db.rollback()
+    db.expire_all()
+    agent = db.get(Agent, user_id)
+    return live_status(agent, agent.updated_at), agent.available_at
+
+
+def test_a_dialer_row_shows_the_agent_busy_on_a_call_then_in_wrap_up_and_the_history_adds_up(app, company, db):
+    from ecti.calls.events import apply_status
+    from ecti.calls.models import Call, CallStatus, Direction
+    from ecti.models.meta import utcnow
+
+    make_list(db, company, weekly={d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+    t0 = utcnow().replace(microsecond=0) + timedelta(hours=1)
+    user = company.agent_a
+    attempt_id, _n, number = claim(app, company, user, t0)
+    assert _status(db, user.id) == ("wrap_up", None), "row shown: busy with the list, not available"
+    in_tx(app, company.tenant.id, lambda r: services.start_dialing(r, r.db.get(User, user.id), attempt_id, t0 + timedelta(seconds=10)))
+    assert _status(db, user.id) == ("on_call", None)
+
+    def the_call_ends(r):
+        call = Call(tenant_id=company.tenant.id, carrier_call_id="CA-dialer-1", direction=Direction.outbound, from_number=CALLER_ID,
+                    to_number=number, status=CallStatus.in_progress, started_at=t0 + timedelta(seconds=11), user_id=user.id)
+        r.db.add(call)
+        r.db.flush()
+        apply_status(r, call, CallStatus.completed, at=t0 + timedelta(seconds=70))
+        return call.id
+
+    call_id = in_tx(app, company.tenant.id, the_call_ends)
+    assert _status(db, user.id) == ("wrap_up", None), "after the call: wrap-up until the result is recorded"
+    in_tx(app, company.tenant.id, lambda r: services.record_result(r, r.db.get(User, user.id), attempt_id, Outcome.connected,
+                                                                  now=t0 + timedelta(seconds=100)))
+    assert _status(db, user.id) == ("available", t0 + timedelta(seconds=100))
+    history = [h for h in _agent_history(db, user.id) if h.at >= t0]
+    assert [(h.to_status, h.reason) for h in history] == [
+        ("wrap_up", "dialer_row"), ("on_call", "dialer_dial"), ("wrap_up", "dialer_call_ended"), ("available", "dialer_result")]
+    assert [h.at - t0 for h in history] == [timedelta(0), timedelta(seconds=10), timedelta(seconds=70), timedelta(seconds=100)]
+    everything = _agent_history(db, user.id)
+    assert all(b.from_status == a.to_status for a, b in zip(everything, everything[1:])), "each change starts where the last ended"
+    from ecti.calls.models import Call as C
+    assert db.get(C, call_id).wrap_up_seconds == 30, "the call's wrap-up: from its end to the result"
+    # The agent report counts the row's time: 60 s on a call, 10 s + 30 s of wrap-up.
+    from zoneinfo import ZoneInfo
+
+    from ecti.db import set_tenant_scope
+    from ecti.reports.periods import Period
+    from ecti.reports.queries import agent_report
+
+    set_tenant_scope(db, company.tenant.id)
+    local = t0.astimezone(ZoneInfo("Asia/Tokyo")).date()
+    report = agent_report(db, company.tenant.id, Period(local - timedelta(days=1), local + timedelta(days=1), ZoneInfo("Asia/Tokyo")),
+                          now=t0 + timedelta(seconds=160))
+    figures = next(a for a in report.agents if a.user_id == user.id)
+    assert (figures.status("on_call"), figures.status("wrap_up")) == (60.0, 40.0)
+    assert figures.status("available") >= 60.0
+
+
+def test_a_skipped_or_given_back_row_makes_the_agent_available_again(app, company, db):
+    from ecti.models.meta import utcnow
+
+    make_list(db, company, weekly={d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+              numbers=("+819011110001", "+819011110002"))
+    t0 = utcnow().replace(microsecond=0) + timedelta(hours=1)
+    user = company.agent_a
+    attempt_id, *_rest = claim(app, company, user, t0)
+    in_tx(app, company.tenant.id, lambda r: services.skip(r, r.db.get(User, user.id), attempt_id, t0 + timedelta(seconds=5)))
+    assert _status(db, user.id) == ("available", t0 + timedelta(seconds=5))
+    claim(app, company, user, t0 + timedelta(seconds=6))
+    assert _status(db, user.id)[0] == "wrap_up"
+    in_tx(app, company.tenant.id, lambda r: services.leave(r, r.db.get(User, user.id), r.db.get(DialingList, r.db.get(DialingAttempt, attempt_id).list_id),
+                                                          t0 + timedelta(seconds=9)))
+    assert _status(db, user.id) == ("available", t0 + timedelta(seconds=9))
+
+
+def _queue_with_a_waiting_call(db, company, user):
+    from ecti.acd.models import EntryStatus, Queue, QueueEntry, QueueMember
+    from ecti.calls.models import Call, CallStatus, Direction
+
+    queue = Queue(tenant_id=company.tenant.id, name="サポート", overflow={}, hold_audio={}, wrap_up_seconds=0, escalation_seconds=0)
+    db.add(queue)
+    db.flush()
+    db.add(QueueMember(tenant_id=company.tenant.id, queue_id=queue.id, user_id=user.id, level=1, position=1))
+    call = Call(tenant_id=company.tenant.id, carrier_call_id="CA-inbound-1", direction=Direction.inbound, from_number="+819033334444",
+                to_number=CALLER_ID, status=CallStatus.in_progress)
+    db.add(call)
+    db.flush()
+    db.add(QueueEntry(tenant_id=company.tenant.id, queue_id=queue.id, call_id=call.id, status=EntryStatus.waiting))
+    db.commit()
+    return queue.id
+
+
+def _route(app, company, queue_id, now):
+    from ecti.acd.models import Queue
+    from ecti.acd.routing import route
+
+    return in_tx(app, company.tenant.id, lambda r: route(r, r.db.get(Queue, queue_id), now))
+
+
+def test_no_acd_call_is_offered_to_an_agent_with_an_open_row_even_after_away_and_back(app_settings, engine, company, db):
+    from ecti.acd.agents import end_wrap_up, set_presence
+    from ecti.acd.models import Agent, AgentState, Offer, Presence
+    from ecti.acd.testing import RecordingCarrier, carrier_plugin
+    from ecti.config import configure
+    from ecti.errors import UserError
+    from ecti.models.meta import utcnow
+    from ecti.plugins import get_plugin_manager
+
+    # The ACD's recording carrier double: ringing an agent's phone is not what this test is about.
+    carrier = RecordingCarrier()
+    config = configure(dict(app_settings), plugin_manager=get_plugin_manager(plugins=[carrier_plugin(carrier)]), engine=engine)
+    app = types.SimpleNamespace(registry=config.registry)
+    company.tenant.carrier = "recording"
+    user = company.agent_a
+    make_list(db, company, weekly={d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+    queue_id = _queue_with_a_waiting_call(db, company, user)
+    t0 = utcnow().replace(microsecond=0) + timedelta(hours=1)
+    attempt_id, *_rest = claim(app, company, user, t0)
+    in_tx(app, company.tenant.id, lambda r: services.start_dialing(r, r.db.get(User, user.id), attempt_id, t0 + timedelta(seconds=5)))
+    # The agent switches away and back while the call to the row is in progress.
+    in_tx(app, company.tenant.id, lambda r: set_presence(r, r.db.get(User, user.id), Presence.away))
+    in_tx(app, company.tenant.id, lambda r: set_presence(r, r.db.get(User, user.id), Presence.available))
+    assert _status(db, user.id)[0] == "on_call"
+    assert _route(app, company, queue_id, t0 + timedelta(seconds=30)) == 0
+    # Even an agent row that looks free (as the ACD saw it before) is not routable while the row is open.
+    agent = db.get(Agent, user.id)
+    agent.state, agent.status, agent.available_at = AgentState.idle, "available", t0
+    db.commit()
+    assert _route(app, company, queue_id, t0 + timedelta(seconds=40)) == 0
+    agent = db.get(Agent, user.id)
+    agent.state, agent.status, agent.available_at = AgentState.wrap_up, "wrap_up", None
+    db.commit()
+    # Nor can the agent end "wrap-up" to become available before the result is recorded.
+    with pytest.raises(UserError) as err:
+        in_tx(app, company.tenant.id, lambda r: end_wrap_up(r, r.db.get(User, user.id)))
+    assert err.value.code == "dialer_row_open"
+    assert db.scalar(select(func.count()).select_from(Offer)) == 0
+    in_tx(app, company.tenant.id, lambda r: services.record_result(r, r.db.get(User, user.id), attempt_id, Outcome.connected,
+                                                                  now=t0 + timedelta(seconds=60)))
+    # With the result recorded the waiting call is offered to the agent at once.
+    assert _route(app, company, queue_id, t0 + timedelta(seconds=61)) == 1
+    db.rollback()
+    assert db.scalar(select(Offer.user_id)) == user.id
+    assert [op[0] for op in carrier.operations] == ["dial_agent"], "the agent's phone rings for the ACD call"
+
+
+def test_the_tick_deletes_uploads_checked_but_not_confirmed_for_24_hours(app, company, db, make_tenant):
+    from ecti.dialer.jobs import tick_job
+
+    list_id = make_list(db, company, status=ListStatus.paused)
+    t0 = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+    def upload_at(age, confirmed=False, tenant_id=company.tenant.id, lst=list_id):
+        imp = DialingImport(tenant_id=tenant_id, list_id=lst, filename=f"{age}.csv", encoding="utf-8", columns=["電話番号"],
+                            good=[{"row": 2, "number": "+819011119999", "name": "", "extra": []}], refused=[],
+                            created_at=t0 - age, confirmed_at=(t0 - age) if confirmed else None)
+        db.add(imp)
+        db.flush()
+        return imp.filename
+
+    old = upload_at(timedelta(hours=24, seconds=1))
+    recent = upload_at(timedelta(hours=23, minutes=59))
+    imported = upload_at(timedelta(days=3), confirmed=True)
+    db.commit()
+    tick_job(app.registry, now=t0)
+    db.rollback()
+    db.expire_all()
+    assert sorted(db.scalars(select(DialingImport.filename))) == sorted([recent, imported])
+    assert old not in db.scalars(select(DialingImport.filename)).all()
+    # An hour later the other unconfirmed one is over 24 hours old too; the confirmed one stays (the list's history).
+    tick_job(app.registry, now=t0 + timedelta(hours=1))
+    db.rollback()
+    assert db.scalars(select(DialingImport.filename)).all() == [imported]

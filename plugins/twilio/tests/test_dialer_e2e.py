@@ -112,3 +112,32 @@ def test_two_agents_work_a_list_to_the_end_through_the_simulator(setup, db):
     assert (progress["status"], progress["progress"]["done"], progress["progress"]["outcomes"]) == ("finished", 4, {"connected": 3, "busy": 1})
     csv = boss.app.get(f"/dialer/{list_id}/results.csv")
     assert csv.body.startswith(b"\xef\xbb\xbf") and "契約番号" in csv.body.decode("utf-8-sig")
+
+
+def test_supervisors_see_the_dialer_agent_busy_on_a_call_then_in_wrap_up(setup, db):
+    """The supervisor's agent list while an agent works a row: never "available" until the result."""
+    _list_id, pages, phones, boss = setup
+    page = pages[0]
+
+    def status():
+        agents = boss.call("GET", "/api/v1/acd/agents").json["agents"]
+        return next((a["status"], a["status_label"]) for a in agents if a["user_id"] == page.user.id)
+
+    attempt = page.call("POST", "/api/v1/dialer/me/next").json["attempt"]
+    assert status() == ("wrap_up", "後処理（自動）")
+    page.call("POST", f"/api/v1/dialer/me/attempts/{attempt['id']}/dial")
+    page.device.connect({"To": attempt["display"], "CallerId": attempt["caller_id"]})
+    page.sim.settle()
+    assert status() == ("on_call", "会話中")
+    # Away and back during the call changes nothing for the ACD.
+    page.call("PUT", "/api/v1/acd/me/presence", {"presence": "away", "reason": "休憩"})
+    page.call("PUT", "/api/v1/acd/me/presence", {"presence": "available"})
+    assert status() == ("on_call", "会話中")
+    if phones[attempt["number"]].active is not None:
+        page.device.hangup()
+    page.sim.settle()
+    assert status() == ("wrap_up", "後処理（自動）"), "the call ended: wrap-up until the result is recorded"
+    refused = page.call("POST", "/api/v1/acd/me/wrap-up/end", status=409).json
+    assert refused["error"]["code"] == "dialer_row_open" and "結果を記録" in refused["error"]["message"]
+    page.call("POST", f"/api/v1/dialer/me/attempts/{attempt['id']}/result", {"outcome": "connected"})
+    assert status() == ("available", "待機中")
