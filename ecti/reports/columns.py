@@ -27,7 +27,7 @@ def _sec(value):
 QUEUE_COLUMNS = (
     Column("offered", _("Offered"), lambda f: f.offered),
     Column("answered", _("Answered calls"), lambda f: f.answered),
-    Column("abandoned", _("Abandoned"), lambda f: f.abandoned),
+    Column("abandoned", _("Abandoned calls"), lambda f: f.abandoned),
     Column("short_abandoned", _("Short abandons"), lambda f: f.short_abandoned),
     Column("abandonment_rate", _("Abandonment rate (%)"), lambda f: _pct(f.abandonment_rate), "rate"),
     Column("answered_within_threshold", _("Answered within threshold"), lambda f: f.answered_within),

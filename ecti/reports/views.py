@@ -343,8 +343,17 @@ def center_page(request):
     weekday_chart = bar_chart([t(d) for d in WEEKDAYS], [Series(t(_("Calls")), report.weekdays)], title=t(_("Calls by weekday")), chart_id="center-weekdays")
     context = _page_context(request, "reports.center", period, error)
     context.update(report=report, columns=CENTER_COLUMNS, charts=[calls_chart, hour_chart, weekday_chart], cells=cells,
-                   total=report.total(), weekdays=[t(d) for d in WEEKDAYS], number=_number)
+                   total=report.total(), weekdays=[t(d) for d in WEEKDAYS], number=_number,
+                   numbers_csv=_csv_links(request, "reports.center_numbers_csv", period),
+                   hours_csv=_csv_links(request, "reports.center_hours_csv", period))
     return context
+
+
+def _csv_links(request, route: str, period: Period) -> dict:
+    """The download links of one CSV: in the page's language, in Japanese, in English."""
+    query = period.query()
+    return {"url": request.route_url(route, _query=query), "ja": request.route_url(route, _query={**query, "lang": "ja"}),
+            "en": request.route_url(route, _query={**query, "lang": "en"})}
 
 
 @view_config(route_name="reports.center_csv", permission=PERMISSION, request_method="GET")
@@ -359,6 +368,39 @@ def center_csv(request):
     rows = [[b.label, *[c.value(report.figures(i)) for c in CENTER_COLUMNS]] for i, b in enumerate(report.buckets)]
     rows.append([localizer.translate(_("Total")), *[c.value(report.total()) for c in CENTER_COLUMNS]])
     return _csv_response(request, "center", period, headers, rows)
+
+
+NUMBER_HEADERS = (_("Number"), _("Inbound calls"), _("Outbound calls"), _("Outbound answered"))
+
+
+@view_config(route_name="reports.center_numbers_csv", permission=PERMISSION, request_method="GET")
+def center_numbers_csv(request):
+    """The whole center by number (as on the page: inbound by the number called, outbound by caller ID)."""
+    try:
+        period = _period(request)
+    except PeriodError as err:
+        return _bad_period_csv(request, err)
+    _lang, localizer = _csv_localizer(request)
+    report = center_report(request.db, request.tenant.id, period)
+    headers = [localizer.translate(h) for h in NUMBER_HEADERS]
+    rows = [[_number(n.number), n.inbound, n.outbound, n.outbound_answered] for n in report.numbers]
+    return _csv_response(request, "center-numbers", period, headers, rows)
+
+
+@view_config(route_name="reports.center_hours_csv", permission=PERMISSION, request_method="GET")
+def center_hours_csv(request):
+    """Calls by weekday (rows) and hour of day (columns) in the company's time zone, with totals."""
+    try:
+        period = _period(request)
+    except PeriodError as err:
+        return _bad_period_csv(request, err)
+    _lang, localizer = _csv_localizer(request)
+    report = center_report(request.db, request.tenant.id, period)
+    total = localizer.translate(_("Total"))
+    headers = [localizer.translate(_("Weekday"))] + [f"{h}:00" for h in range(24)] + [total]
+    rows = [[localizer.translate(day), *counts, sum(counts)] for day, counts in zip(WEEKDAYS, report.by_hour)]
+    rows.append([total, *report.hours, sum(report.hours)])
+    return _csv_response(request, "center-hours", period, headers, rows)
 
 
 @api_view("api.reports.center", method="GET", summary="Whole-center report: inbound/outbound, after-hours and holiday calls, IVR abandonment, by number, by hour and weekday",
@@ -420,6 +462,8 @@ def includeme(config):
     config.add_route("reports.agents_csv", "/reports/agents.csv")
     config.add_route("reports.center", "/reports/center")
     config.add_route("reports.center_csv", "/reports/center.csv")
+    config.add_route("reports.center_numbers_csv", "/reports/center-numbers.csv")
+    config.add_route("reports.center_hours_csv", "/reports/center-hours.csv")
     config.add_route("reports.wallboard", "/reports/wallboard")
     config.add_route("reports.help", "/reports/help")
     config.add_route("api.reports.queues", f"{API_PREFIX}/reports/queues")
