@@ -190,3 +190,26 @@ def test_the_wallboard_page_lists_queues_and_agents_and_polls_the_api(webtest, l
     row = page.html.select_one('tr[data-queue="%d"]' % center.sales.id)
     assert row.select_one('[data-key="waiting"]').text == "1"
     assert "/api/v1/reports/wallboard" in page.text and "setInterval" in page.text
+
+
+@pytest.mark.parametrize("query, status, code, words", [
+    ("bucket=hour", 400, "bad_bucket", "日・週・月"),
+    ("from=2026-05-31&to=2026-05-01", 400, "period_reversed", "最終日が開始日より前です"),
+    ("from=2026-13-01&to=2026-05-31", 400, "bad_date", "YYYY-MM-DD"),
+    ("preset=someday", 400, "unknown_preset", "一覧の期間"),
+    ("from=2026-05-31", 400, "incomplete_period", "開始日と最終日の両方"),
+])
+def test_the_report_api_checks_its_query_parameters_with_specific_messages(api, login, center, supervisor, query, status, code, words):
+    login(api.testapp, supervisor)
+    for report in ("queues", "agents", "center"):
+        response = api.get(f"/api/v1/reports/{report}?{query}")
+        assert response.status_int == status
+        assert response.json["error"]["code"] == code and words in response.json["error"]["message"], response.json
+
+
+def test_the_report_api_reads_presets_and_buckets_from_the_query(api, login, center, supervisor):
+    login(api.testapp, supervisor)
+    body = api.get("/api/v1/reports/center?preset=last_month&bucket=week").json
+    assert body["period"]["bucket"] == "week" and body["period"]["first_day"].endswith("-01")
+    padded = api.get("/api/v1/reports/queues?from=%202026-05-31%20&to=2026-05-31&bucket=").json  # blanks as on the page's form
+    assert padded["period"] == {"first_day": "2026-05-31", "last_day": "2026-05-31", "bucket": "day", "time_zone": "Asia/Tokyo"}
