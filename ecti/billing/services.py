@@ -12,8 +12,6 @@ function is the only change needed.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from ..calls.models import Call, Direction
 from ..errors import UserError
 from ..i18n import _
 from ..models.meta import utcnow
+from ..spreadsheets import excel_csv
 from ..tenancy.models import AccountEvent as AccountEventRow
 from ..tenancy.models import Tenant
 from . import calculation
@@ -351,17 +350,11 @@ def _cell(localizer, value) -> object:
         return " / ".join(str(_cell(localizer, v)) for v in value)
     if isinstance(value, TranslationString):
         value = translate(localizer, value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value  # a company name must not run as a spreadsheet formula
     return value
 
 
 def billing_csv(rows: Sequence[TenantMonth], localizer) -> bytes:
     """The month as CSV for Excel in Japan: UTF-8 with a BOM, CRLF line ends, headers in the
     localizer's language, amounts as plain integers (yen), dates as YYYY-MM-DD."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([localizer.translate(header) for header, _value in CSV_COLUMNS])
-    for row in rows:
-        writer.writerow([_cell(localizer, value(row)) for _header, value in CSV_COLUMNS])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return excel_csv([localizer.translate(header) for header, _value in CSV_COLUMNS],
+                     ([_cell(localizer, value(row)) for _header, value in CSV_COLUMNS] for row in rows))

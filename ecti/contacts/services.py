@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ..errors import UserError
 from ..i18n import _
 from ..interfaces import CRMContact
+from ..spreadsheets import UnknownEncoding, decode_excel_csv
 from ..telephony.numbering import NumberError, format_domestic, to_e164
 from .models import Contact, ContactNumber
 
@@ -138,15 +139,9 @@ class ImportResult:
 
 def decode_csv(data: bytes) -> str:
     """UTF-8 (with or without BOM), else CP932 (Shift_JIS as Windows and Excel write it)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp932")
-    except UnicodeDecodeError:
+        return decode_excel_csv(data)[0]
+    except UnknownEncoding:
         raise UserError("csv_encoding", _("The file is neither UTF-8 nor Shift_JIS text. Save it as CSV (UTF-8) and try again."))
 
 

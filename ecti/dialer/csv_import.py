@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..errors import UserError
 from ..i18n import _
+from ..spreadsheets import UnknownEncoding, decode_excel_csv
 from ..telephony.numbering import NumberError, check_outbound
 
 #: Upload limits (the messages say them).
@@ -52,17 +53,10 @@ def decode(data: bytes) -> tuple[str, str]:
                                                mapping={"limit": MAX_BYTES // (1024 * 1024)}), field="file")
     if not data.strip():
         raise ImportError_("empty_file", _("The file is empty. Choose a CSV file with a header row and at least one number."), field="file")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ImportError_("unknown_encoding", UNKNOWN_ENCODING, field="file")
     try:
-        text = data.decode("utf-8-sig")
-        label = "UTF-8 (BOM)" if data.startswith(b"\xef\xbb\xbf") else "UTF-8"
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp932")
-            label = "Shift_JIS"
-        except UnicodeDecodeError:
-            raise ImportError_("unknown_encoding", UNKNOWN_ENCODING, field="file") from None
+        text, label = decode_excel_csv(data)
+    except UnknownEncoding:
+        raise ImportError_("unknown_encoding", UNKNOWN_ENCODING, field="file") from None
     if "\x00" in text:
         raise ImportError_("not_csv", _("This is not a CSV text file. Save the list from Excel as CSV and upload it again."), field="file")
     return text, label

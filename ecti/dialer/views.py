@@ -1,8 +1,6 @@
 """The dialer in the console: lists, settings, CSV upload with preview, status, progress, export."""
 from __future__ import annotations
 
-import csv
-import io
 
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.response import Response
@@ -13,6 +11,7 @@ from ..errors import UserError
 from ..i18n import _
 from ..ivr.models import Schedule
 from ..ivr.schedules import WEEKDAY_LABELS, WEEKDAYS, format_ranges, parse_ranges
+from ..spreadsheets import excel_csv
 from ..telephony.models import PhoneNumber
 from ..telephony.numbering import NumberError, to_e164
 from ..tenancy.models import Role, User
@@ -27,7 +26,6 @@ from .models import (
 TEMPLATES = "ecti:dialer/templates/"
 RETRY_LABELS = {"no_answer": _("No answer / answering machine"), "busy": _("Busy"), "failed": _("Not connected (failed)")}
 #: Cells that a spreadsheet would run as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _form_of(lst: DialingList | None) -> dict:
@@ -183,11 +181,6 @@ def confirm(request):
 
 # --- results ---------------------------------------------------------------------------------
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 @view_config(route_name="dialer.export", permission="supervise", request_method="GET")
 def export(request):
     """The list's rows with their results, for Excel: UTF-8 with BOM, CRLF, Japanese headers."""
@@ -201,10 +194,8 @@ def export(request):
         last[attempt.row_id] = attempt
     users = {u.id: u.display_name for u in request.db.scalars(select(User))}
     extra_columns = list(dict.fromkeys(c for r in rows for c, _v in r.extra))  # every import's columns, in order
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([translate(h) for h in (_("Row"), _("Phone number"), _("Name"))] + extra_columns + [
-        translate(h) for h in (_("Status"), _("Result"), _("Number of calls"), _("Agent"), _("Last call"), _("Callback at"), _("Note"))])
+    headers = [translate(h) for h in (_("Row"), _("Phone number"), _("Name"))] + extra_columns + [
+        translate(h) for h in (_("Status"), _("Result"), _("Number of calls"), _("Agent"), _("Last call"), _("Callback at"), _("Note"))]
     zone = request.tenant.time_zone or "Asia/Tokyo"
     from zoneinfo import ZoneInfo
 
@@ -212,10 +203,11 @@ def export(request):
         return at.astimezone(ZoneInfo(zone)).strftime("%Y/%m/%d %H:%M") if at else ""
 
     status_words = {"pending": _("Remaining"), "reserved": _("In progress"), "done": _("Done")}
+    table = []
     for row in rows:
         attempt = last.get(row.id)
         values = dict(row.extra)
-        writer.writerow([_cell(v) for v in [row.row_number, display(row.number), row.name] + [values.get(c, "") for c in extra_columns] + [
+        table.append([row.row_number, display(row.number), row.name] + [values.get(c, "") for c in extra_columns] + [
             translate(status_words[row.status.value]),
             translate(OUTCOME_LABELS[row.last_outcome]) if row.last_outcome else "",
             row.attempts,
@@ -223,8 +215,8 @@ def export(request):
             local(attempt.ended_at) if attempt else "",
             local(row.callback_at),
             attempt.note if attempt and attempt.note else "",
-        ]])
-    response = Response(body=b"\xef\xbb\xbf" + out.getvalue().encode("utf-8"), content_type="text/csv", charset="utf-8")
+        ])
+    response = Response(body=excel_csv(headers, table), content_type="text/csv", charset="utf-8")
     response.content_disposition = f"attachment; filename=\"dialer-{lst.id}-results.csv\""
     return response
 

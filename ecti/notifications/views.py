@@ -9,7 +9,7 @@ from ..web import flash, get_or_404
 from .models import NotificationDelivery
 from .services import MAX_ATTEMPTS, problems, retry_now
 
-STATUS_LABELS = {"pending": _("Waiting"), "sent": _("Sent"), "failed": _("Failed")}
+STATUS_LABELS = {"pending": _("Not sent yet"), "sent": _("Sent"), "failed": _("Failed")}
 KIND_LABELS = {"voicemail.received": _("Voicemail received")}
 
 

@@ -37,7 +37,7 @@ QUEUE_COLUMNS = (
     Column("average_wait", _("Average wait (s)"), lambda f: _sec(f.average_wait), "seconds"),
     Column("longest_wait", _("Longest wait (s)"), lambda f: _sec(f.longest_wait), "seconds"),
     Column("average_time_to_abandon", _("Average time to abandon (s)"), lambda f: _sec(f.average_time_to_abandon), "seconds"),
-    Column("overflowed", _("Overflowed"), lambda f: f.overflowed),
+    Column("overflowed", _("Overflowed calls"), lambda f: f.overflowed),
     Column("timed_out", _("Timed out"), lambda f: f.timed_out),
     Column("in_progress", _("Still waiting"), lambda f: f.in_progress),
     Column("voicemails", _("Voicemails"), lambda f: f.voicemails),
