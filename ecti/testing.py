@@ -236,9 +236,15 @@ class OpenAPIChecker:
                     return template, op
         return None, None
 
-    def check(self, method: str, path: str, status: int, body) -> None:
+    def check(self, method: str, path: str, status: int, body, query: str = "") -> None:
         template, op = self.operation(method, path)
         assert op is not None, f"{method} {path} is not in the OpenAPI document"
+        declared = {p["name"] for p in op.get("parameters", ()) if p["in"] == "query"}
+        if declared and query:
+            from urllib.parse import parse_qsl
+
+            sent = {name for name, _value in parse_qsl(query, keep_blank_values=True)}
+            assert sent <= declared, f"{method} {template}: query parameters {sorted(sent - declared)} are not in the document"
         response = op["responses"].get(str(status))
         assert response is not None, f"{method} {template} answered {status}, which is not documented"
         self.seen.add((method.upper(), template, str(status)))
@@ -269,7 +275,7 @@ class CheckedTestApp:
         else:
             response = call(path, **kw)
         body = response.json if response.content_type == "application/json" and response.body else None
-        self.checker.check(method, path.split("?")[0], response.status_int, body)
+        self.checker.check(method, path.split("?")[0], response.status_int, body, query=path.partition("?")[2])
         return response
 
     def get(self, path, **kw):

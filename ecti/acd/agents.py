@@ -5,8 +5,10 @@ while it is busy (ringing, on a call, wrap-up), otherwise the agent's presence. 
 it is an :class:`~ecti.acd.models.AgentStatusChange` row that starts where the previous one
 ended, so an agent's time in each status adds up to their logged-in time.
 
-Wrap-up ends by the clock: ``available_at`` holds its end, and the end is written to the history
-(with that time) the next time the agent is touched — no timer is needed for correctness.
+Wrap-up ends by the clock: ``available_at`` holds its end. The job scheduled for that moment
+(``acd.route``, and the minute tick as a fallback) writes the end to the history with the time
+the wrap-up ended — not the time the job ran (:func:`settle_due_wrap_ups`); whatever touches the
+agent first (routing, a presence change) does the same, so the history is right either way.
 """
 from __future__ import annotations
 
@@ -80,6 +82,21 @@ def settle(request, agent: Agent, now: datetime) -> None:
         ended = agent.available_at
         change(request, agent, state=AgentState.idle, at=ended,
                available_at=ended if agent.presence is Presence.available else None, reason="wrap_up_over")
+
+
+def settle_due_wrap_ups(request, now: datetime) -> list[int]:
+    """Write down every wrap-up of the request's tenant whose time is over; returns the user ids."""
+    due = request.db.scalars(
+        select(Agent.user_id).where(Agent.state == AgentState.wrap_up, Agent.available_at.is_not(None), Agent.available_at <= now)
+        .order_by(Agent.user_id)
+    ).all()
+    settled = []
+    for user_id in due:
+        agent = agent_for(request, user_id, lock=True)
+        if agent.state is AgentState.wrap_up and agent.available_at is not None and agent.available_at <= now:
+            settle(request, agent, now)
+            settled.append(user_id)
+    return settled
 
 
 def change(request, agent: Agent, *, at: datetime, presence: Presence | None = None, state: AgentState | None = None,

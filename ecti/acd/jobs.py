@@ -1,9 +1,10 @@
 """The ACD's background work (huey, see :mod:`ecti.jobs`).
 
-* ``acd.route`` (tenant) — scheduled when a wrap-up ends: route that tenant's queues.
+* ``acd.route`` (tenant) — scheduled when a wrap-up ends: write the ended wrap-ups to the status
+  history (at the time they ended, whenever the job runs) and route that tenant's queues.
 * ``acd.expire`` (tenant) — scheduled when an offer would expire: no-answer if still ringing.
-* ``acd.tick`` — every minute: for every tenant with live ACD work, expire, route (escalation,
-  max wait) and reconcile.
+* ``acd.tick`` — every minute: for every tenant with live ACD work (agents in wrap-up included),
+  end what is over, expire, route (escalation, max wait) and reconcile.
 
 None of them is needed for correctness — time-based state is evaluated whenever it is read, and
 every waiting caller's wait loop routes too — they make things happen on time when nothing

@@ -32,7 +32,7 @@ from ..models.meta import utcnow
 from ..tenancy.models import Tenant, User
 from ..voice.calls import softphone_identity
 from ..voice.instructions import Continuation
-from .agents import NO_ANSWER_PAUSE, agent_for, change, count_answered, count_talk, dialer_work_open, settle, stats_day
+from .agents import NO_ANSWER_PAUSE, agent_for, change, count_answered, count_talk, dialer_work_open, settle, settle_due_wrap_ups, stats_day
 from .carrier_ops import after_commit, carrier_for, later
 from .models import (
     LIVE_OFFER, Agent, AgentState, EntryStatus, Offer, OfferStatus, Outcome, Presence, Queue, QueueEntry, QueueMember,
@@ -602,8 +602,10 @@ def leave_when_empty(request, user_id: int, now: datetime | None = None) -> None
 
 
 def route_tenant(request, now: datetime | None = None) -> int:
-    """Expire what is due and route every queue of the request's tenant with waiting calls."""
+    """End the wrap-ups that are over (in the history, at the time they ended), expire what is
+    due and route every queue of the request's tenant with waiting calls."""
     now = now or utcnow()
+    settle_due_wrap_ups(request, now)
     expire_offers(request, now)
     routed = 0
     queues = request.db.scalars(

@@ -5,6 +5,11 @@ view *and* its entry in the OpenAPI document (``/api/v1/openapi.json``), so the 
 cannot drift from the code. Request bodies and responses are pydantic models; malformed input
 gets 400 (not JSON) or 422 (field errors), never a 500.
 
+Query parameters are declared the same way: ``query=`` a pydantic model whose fields become
+the operation's ``in: query`` parameters; the query string is validated against it before the
+view runs (a model may raise the domain's own :class:`~ecti.errors.UserError` for a specific
+400/422, otherwise field errors are 422) and the view gets the model as ``query=``.
+
 Every error has one shape::
 
     {"error": {"code": "validation_failed", "message": "…", "fields": [{"field": "email",
@@ -54,6 +59,7 @@ class Operation:
     body: type[BaseModel] | None
     response: type[BaseModel] | None
     status: int
+    query: type[BaseModel] | None
     tags: tuple[str, ...]
     errors: tuple[int, ...]
     operation_id: str
@@ -77,6 +83,9 @@ _FIELD_MESSAGES = {
     "greater_than_equal": _("Enter a number of at least ${ge}."),
     "less_than_equal": _("Enter a number of at most ${le}."),
     "model_type": _("Send a JSON object."),
+    "date_from_datetime_parsing": _("Enter the date as YYYY-MM-DD (for example 2026-05-31)."),
+    "date_parsing": _("Enter the date as YYYY-MM-DD (for example 2026-05-31)."),
+    "date_type": _("Enter the date as YYYY-MM-DD (for example 2026-05-31)."),
     "list_type": _("Send a list."),
 }
 
@@ -99,8 +108,10 @@ class api_view:
 
     ``route_name`` must be a route under ``/api/v1/``. The decorated function receives
     ``(request)``, or ``(request, body)`` when ``body`` (a pydantic model) is given, and returns
-    a ``response`` model (or a dict of the same shape). ``errors`` lists the error statuses the
-    operation documents besides 401/403/422, which every protected operation may answer.
+    a ``response`` model (or a dict of the same shape). With ``query`` (a pydantic model: its
+    fields, by alias, are the query parameters) it also gets ``query=`` the validated model.
+    ``errors`` lists the error statuses the operation documents besides 401/403/422, which every
+    protected operation may answer.
     """
 
     def __init__(
@@ -115,6 +126,7 @@ class api_view:
         status: int = 200,
         tags: tuple[str, ...] = (),
         errors: tuple[int, ...] = (),
+        query: type[BaseModel] | None = None,
     ):
         self.kw = dict(
             route_name=route_name,
@@ -126,6 +138,7 @@ class api_view:
             status=status,
             tags=tuple(tags),
             errors=tuple(errors),
+            query=query,
         )
 
     def __call__(self, wrapped: Callable) -> Callable:
@@ -139,7 +152,13 @@ class api_view:
         return wrapped
 
 
-def add_api_operation(config, view: Callable, *, route_name, method, summary, permission, body, response, status, tags, errors):
+def query_values(request) -> dict[str, str]:
+    """The query string as a dict (the last value of a repeated name)."""
+    return dict(request.GET.items())
+
+
+def add_api_operation(config, view: Callable, *, route_name, method, summary, permission, body, response, status, tags, errors,
+                      query=None):
     operation = Operation(
         route_name=route_name,
         method=method,
@@ -150,10 +169,17 @@ def add_api_operation(config, view: Callable, *, route_name, method, summary, pe
         status=status,
         tags=tags,
         errors=errors,
+        query=query,
         operation_id=view.__name__,
     )
 
     def api_wrapper(context, request):
+        kwargs = {}
+        if query is not None:
+            try:
+                kwargs["query"] = query.model_validate(query_values(request), context={"request": request})
+            except ValidationError as exc:
+                raise RequestValidationFailed(field_errors(request, exc))
         if body is not None:
             try:
                 data = request.json_body
@@ -163,9 +189,9 @@ def add_api_operation(config, view: Callable, *, route_name, method, summary, pe
                 parsed = body.model_validate(data)
             except ValidationError as exc:
                 raise RequestValidationFailed(field_errors(request, exc))
-            result = view(request, parsed)
+            result = view(request, parsed, **kwargs)
         else:
-            result = view(request)
+            result = view(request, **kwargs)
         request.response.status_int = status
         if status == 204:
             return request.response

@@ -27,11 +27,26 @@ def openapi_path(pattern: str) -> str:
     return _PLACEHOLDER.sub(r"{\1}", pattern if pattern.startswith("/") else "/" + pattern)
 
 
+def query_parameters(schema: dict) -> list[dict]:
+    """``in: query`` parameters from a query model's JSON schema (its properties, by alias)."""
+    required = set(schema.get("required", ()))
+    out = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        prop.pop("title", None)
+        description = prop.pop("description", None)
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if description:
+            parameter["description"] = description
+        out.append(parameter)
+    return out
+
+
 def build_document(registry, *, title: str, version: str) -> dict:
     operations = sorted(registry.get(OPERATIONS_KEY, []), key=lambda op: (op.route_name, op.method))
     models = {ErrorResponse}
     for op in operations:
-        models.update(m for m in (op.body, op.response) if m is not None)
+        models.update(m for m in (op.body, op.response, op.query) if m is not None)
     keyed = [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)]
     refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
     error_ref = refs[(ErrorResponse, "validation")]
@@ -51,6 +66,8 @@ def build_document(registry, *, title: str, version: str) -> dict:
             error_statuses |= {401, 403}
         if op.body is not None:
             error_statuses |= {400, 422}
+        if op.query is not None:
+            error_statuses |= {422}
         for status in sorted(error_statuses):
             responses[str(status)] = {
                 "description": _STATUS_TEXT.get(status, "Error"),
@@ -63,11 +80,15 @@ def build_document(registry, *, title: str, version: str) -> dict:
             "responses": responses,
         }
         params = _PLACEHOLDER.findall(path)
-        if params:
-            entry["parameters"] = [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "integer" if name.endswith("id") else "string"}}
-                for name in params
-            ]
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "integer" if name.endswith("id") else "string"}}
+            for name in params
+        ]
+        if op.query is not None:
+            name = refs[(op.query, "validation")]["$ref"].rsplit("/", 1)[1]
+            parameters += query_parameters(defs["$defs"][name])
+        if parameters:
+            entry["parameters"] = parameters
         if op.body is not None:
             entry["requestBody"] = {
                 "required": True,

@@ -1,10 +1,10 @@
 """The conversation list (会話一覧) and a call's page in the console, and the same in the JSON API."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 from sqlalchemy import select
@@ -15,8 +15,8 @@ from ..recordings.services import may_delete, may_listen
 from ..telephony.numbering import format_domestic
 from ..tenancy.models import Role, User
 from ..web import get_or_404, tenant_zone
-from .listing import FilterError, list_calls, may_see_all_calls, parse_filters, visible
-from .models import Call, CallAgent, CallEvent, CallOutcome, EventKind, Recording
+from .listing import MAX_PAGE_SIZE, PAGE_SIZE, CallFilter, FilterError, list_calls, may_see_all_calls, parse_filters, visible
+from .models import Call, CallAgent, CallEvent, CallOutcome, Direction, EventKind, Recording
 
 TAGS = ("calls",)
 
@@ -103,17 +103,20 @@ def _queue_names(request, queue_ids) -> dict[int, str]:
     return dict(request.db.execute(select(Queue.id, Queue.name).where(Queue.id.in_(ids))).all())
 
 
-def _page(request):
+def _page(request, query: CallQuery | None = None):
     """The filters and one page of calls; an agent's list is their own calls."""
-    filters = parse_filters(request.params)
+    if query is not None:
+        filters, after, before, limit = query.filters(), query.after, query.before, query.limit
+    else:
+        filters = parse_filters(request.params)
+        after, before = request.params.get("after") or None, request.params.get("before") or None
+        try:
+            limit = int(request.params.get("limit", "") or PAGE_SIZE)
+        except ValueError:
+            limit = PAGE_SIZE
     if not may_see_all_calls(request):
         filters.own_user_id = request.identity.id
-    try:
-        limit = int(request.params.get("limit", "") or 50)
-    except ValueError:
-        limit = 50
-    return list_calls(request.db, filters, tenant_zone(request), after=request.params.get("after") or None,
-                      before=request.params.get("before") or None, limit=limit)
+    return list_calls(request.db, filters, tenant_zone(request), after=after, before=before, limit=limit)
 
 
 def _call_for(request) -> Call:
@@ -274,12 +277,45 @@ def call_out(call: Call, agent_names: dict[int, str], queue_names: dict[int, str
     )
 
 
+class CallQuery(BaseModel):
+    """The conversation list's filters and paging, as query parameters (the same as the page's)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: date | None = Field(None, alias="from", description="Calls started on or after this day (YYYY-MM-DD, the company's time zone)")
+    to: date | None = Field(None, description="Calls started on or before this day (YYYY-MM-DD)")
+    direction: Literal["inbound", "outbound"] | None = Field(None, description="Incoming or outgoing calls")
+    agent: int | None = Field(None, description="Calls this agent (user id) took part in")
+    queue: int | None = Field(None, description="Calls that went through this queue (id)")
+    number: str | None = Field(None, description="At least two digits of the other party's number: 090-1234 (the start) or 5678 (anywhere)")
+    outcome: Literal[tuple(o.value for o in CallOutcome)] | None = Field(None, description="How the call ended")
+    after: str | None = Field(None, description="Cursor: the page of older calls (next_cursor of the previous page)")
+    before: str | None = Field(None, description="Cursor: the page of newer calls (previous_cursor)")
+    limit: int = Field(PAGE_SIZE, ge=1, description=f"Calls per page (at most {MAX_PAGE_SIZE})")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _specific_errors(cls, data):
+        """Bad filters get the same specific message and code (422) as on the page."""
+        if not isinstance(data, dict):
+            return data
+        f = parse_filters(data)
+        out = {k: v for k, v in data.items() if k in ("after", "before", "limit") and v not in ("", None)}
+        out.update({"from": f.start, "to": f.end, "direction": f.direction.value if f.direction else None, "agent": f.agent_id,
+                    "queue": f.queue_id, "number": f.number, "outcome": f.outcome.value if f.outcome else None})
+        return out
+
+    def filters(self) -> CallFilter:
+        return CallFilter(start=self.start, end=self.to, direction=Direction(self.direction) if self.direction else None,
+                          agent_id=self.agent, queue_id=self.queue, number=self.number,
+                          outcome=CallOutcome(self.outcome) if self.outcome else None)
+
+
 @api_view("api.calls", method="GET",
-          summary="The conversation list: calls newest first; filters from, to (YYYY-MM-DD, the company's time zone), "
-                  "direction, agent, queue, number, outcome; pages with after/before cursors",
-          permission="softphone", response=CallList, tags=TAGS, errors=(422,))
-def api_calls(request):
-    page = _page(request)
+          summary="The conversation list: calls newest first, filtered and paged by the query parameters",
+          permission="softphone", response=CallList, tags=TAGS, errors=(422,), query=CallQuery)
+def api_calls(request, query: CallQuery):
+    page = _page(request, query)
     return CallList(
         calls=[call_out(c, _names(request, [x.agent_user_id for x in page.calls]), _queue_names(request, [x.queue_id for x in page.calls]))
                for c in page.calls],

@@ -1,9 +1,11 @@
 """Report pages, CSV exports, the live wallboard and their JSON API (admins and supervisors)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pyramid.i18n import make_localizer
 from pyramid.response import Response
 from pyramid.view import view_config
@@ -25,6 +27,35 @@ PERMISSION = "supervise"
 
 
 # --- API models ---------------------------------------------------------------------------------
+
+class PeriodQuery(BaseModel):
+    """The period of a report, as query parameters (the same as the pages' and the CSVs')."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    first_day: date | None = Field(None, alias="from", description="First day of the period (YYYY-MM-DD, the company's time zone), "
+                                                                  "with `to`; both days included")
+    to: date | None = Field(None, description="Last day of the period (YYYY-MM-DD), with `from`; at most 366 days")
+    bucket: Literal["day", "week", "month"] = Field("day", description="Rows by day, week (from Monday) or month")
+    preset: Literal[PRESETS] | None = Field(None, description="A named period instead of from/to; default this_month")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _specific_errors(cls, data, info: ValidationInfo):
+        """Bad input gets the same specific message (400) as on the pages."""
+        if not isinstance(data, dict):
+            return data
+        data = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        data = {k: v for k, v in data.items() if v not in ("", None)}
+        request = (info.context or {}).get("request")
+        parse_period(data, tenant_zone(request) if request is not None else ZoneInfo("UTC"))
+        return data
+
+    def params(self) -> dict[str, str]:
+        out = {"from": self.first_day.isoformat() if self.first_day else None, "to": self.to.isoformat() if self.to else None,
+               "bucket": self.bucket, "preset": self.preset}
+        return {k: v for k, v in out.items() if v}
+
 
 class PeriodOut(BaseModel):
     first_day: str
@@ -149,8 +180,8 @@ class WallboardOut(BaseModel):
 
 # --- helpers ------------------------------------------------------------------------------------
 
-def _period(request) -> Period:
-    return parse_period(request.params, tenant_zone(request))
+def _period(request, query: PeriodQuery | None = None) -> Period:
+    return parse_period(query.params() if query is not None else request.params, tenant_zone(request))
 
 
 def _period_out(period: Period) -> PeriodOut:
@@ -264,9 +295,9 @@ def queues_csv(request):
 
 
 @api_view("api.reports.queues", method="GET", summary="Queue report: offered, answered, abandoned, service level (both definitions), waits, by day/week/month",
-          permission=PERMISSION, response=QueueReportOut, tags=TAGS, errors=(400,))
-def api_queue_report(request):
-    period = _period(request)
+          permission=PERMISSION, response=QueueReportOut, tags=TAGS, errors=(400,), query=PeriodQuery)
+def api_queue_report(request, query: PeriodQuery):
+    period = _period(request, query)
     report = queue_report(request.db, request.tenant.id, period)
     t = request.localizer.translate
     queues = []
@@ -313,9 +344,9 @@ def agents_csv(request):
 
 
 @api_view("api.reports.agents", method="GET", summary="Agent report: calls handled, talk, hold, after-call work, handle time, missed offers, time in each status, occupancy",
-          permission=PERMISSION, response=AgentReportOut, tags=TAGS, errors=(400,))
-def api_agent_report(request):
-    period = _period(request)
+          permission=PERMISSION, response=AgentReportOut, tags=TAGS, errors=(400,), query=PeriodQuery)
+def api_agent_report(request, query: PeriodQuery):
+    period = _period(request, query)
     report = agent_report(request.db, request.tenant.id, period)
     return AgentReportOut(period=_period_out(period),
                           agents=[AgentFiguresOut(**_row(AGENT_COLUMNS, a, user_id=a.user_id, name=a.name)) for a in report.agents])
@@ -343,8 +374,17 @@ def center_page(request):
     weekday_chart = bar_chart([t(d) for d in WEEKDAYS], [Series(t(_("Calls")), report.weekdays)], title=t(_("Calls by weekday")), chart_id="center-weekdays")
     context = _page_context(request, "reports.center", period, error)
     context.update(report=report, columns=CENTER_COLUMNS, charts=[calls_chart, hour_chart, weekday_chart], cells=cells,
-                   total=report.total(), weekdays=[t(d) for d in WEEKDAYS], number=_number)
+                   total=report.total(), weekdays=[t(d) for d in WEEKDAYS], number=_number,
+                   numbers_csv=_csv_links(request, "reports.center_numbers_csv", period),
+                   hours_csv=_csv_links(request, "reports.center_hours_csv", period))
     return context
+
+
+def _csv_links(request, route: str, period: Period) -> dict:
+    """The download links of one CSV: in the page's language, in Japanese, in English."""
+    query = period.query()
+    return {"url": request.route_url(route, _query=query), "ja": request.route_url(route, _query={**query, "lang": "ja"}),
+            "en": request.route_url(route, _query={**query, "lang": "en"})}
 
 
 @view_config(route_name="reports.center_csv", permission=PERMISSION, request_method="GET")
@@ -361,10 +401,43 @@ def center_csv(request):
     return _csv_response(request, "center", period, headers, rows)
 
 
+NUMBER_HEADERS = (_("Number"), _("Inbound calls"), _("Outbound calls"), _("Outbound answered"))
+
+
+@view_config(route_name="reports.center_numbers_csv", permission=PERMISSION, request_method="GET")
+def center_numbers_csv(request):
+    """The whole center by number (as on the page: inbound by the number called, outbound by caller ID)."""
+    try:
+        period = _period(request)
+    except PeriodError as err:
+        return _bad_period_csv(request, err)
+    _lang, localizer = _csv_localizer(request)
+    report = center_report(request.db, request.tenant.id, period)
+    headers = [localizer.translate(h) for h in NUMBER_HEADERS]
+    rows = [[_number(n.number), n.inbound, n.outbound, n.outbound_answered] for n in report.numbers]
+    return _csv_response(request, "center-numbers", period, headers, rows)
+
+
+@view_config(route_name="reports.center_hours_csv", permission=PERMISSION, request_method="GET")
+def center_hours_csv(request):
+    """Calls by weekday (rows) and hour of day (columns) in the company's time zone, with totals."""
+    try:
+        period = _period(request)
+    except PeriodError as err:
+        return _bad_period_csv(request, err)
+    _lang, localizer = _csv_localizer(request)
+    report = center_report(request.db, request.tenant.id, period)
+    total = localizer.translate(_("Total"))
+    headers = [localizer.translate(_("Weekday"))] + [f"{h}:00" for h in range(24)] + [total]
+    rows = [[localizer.translate(day), *counts, sum(counts)] for day, counts in zip(WEEKDAYS, report.by_hour)]
+    rows.append([total, *report.hours, sum(report.hours)])
+    return _csv_response(request, "center-hours", period, headers, rows)
+
+
 @api_view("api.reports.center", method="GET", summary="Whole-center report: inbound/outbound, after-hours and holiday calls, IVR abandonment, by number, by hour and weekday",
-          permission=PERMISSION, response=CenterReportOut, tags=TAGS, errors=(400,))
-def api_center_report(request):
-    period = _period(request)
+          permission=PERMISSION, response=CenterReportOut, tags=TAGS, errors=(400,), query=PeriodQuery)
+def api_center_report(request, query: PeriodQuery):
+    period = _period(request, query)
     report = center_report(request.db, request.tenant.id, period)
     t = request.localizer.translate
     return CenterReportOut(
@@ -420,6 +493,8 @@ def includeme(config):
     config.add_route("reports.agents_csv", "/reports/agents.csv")
     config.add_route("reports.center", "/reports/center")
     config.add_route("reports.center_csv", "/reports/center.csv")
+    config.add_route("reports.center_numbers_csv", "/reports/center-numbers.csv")
+    config.add_route("reports.center_hours_csv", "/reports/center-hours.csv")
     config.add_route("reports.wallboard", "/reports/wallboard")
     config.add_route("reports.help", "/reports/help")
     config.add_route("api.reports.queues", f"{API_PREFIX}/reports/queues")

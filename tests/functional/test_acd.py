@@ -739,3 +739,43 @@ def test_a_queue_a_flow_or_an_overflow_sends_calls_to_is_not_deleted(acd, login)
     assert overflow.status_int == 409 and "予備" in overflow.json["error"]["message"]
     assert acd.app.delete(f"/api/v1/acd/queues/{other.id}", headers=headers).status_int == 204
     assert acd.app.delete(f"/api/v1/acd/queues/{q.id}", headers=headers).status_int == 204
+
+
+def test_the_wrap_up_end_job_writes_the_history_at_the_moment_the_wrap_up_ended(acd):
+    """No other call comes: the job scheduled for the wrap-up's end (run late, by a fixed clock)
+    writes wrap_up → available at the scheduled time, so reports count 30 s of wrap-up."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import func
+
+    from ecti.acd.jobs import route_job
+    from ecti.acd.routing import route_tenant
+    from ecti.reports.periods import parse_period
+    from ecti.reports.queries import agent_report
+
+    acd.agent("a")
+    q = acd.queue(["a"], wrap_up_seconds=30)
+    call_id, _ = acd.call(q)
+    acd.driver.answer(acd.identity("a"))
+    acd.driver.caller_hangs_up(call_id)
+    row = acd.agent_row("a")
+    assert row.status == "wrap_up"
+    ends = row.available_at
+    acd.driver.run(lambda r: route_tenant(r, now=ends - timedelta(seconds=1)))  # not over yet: nothing written
+    assert acd.agent_row("a").status == "wrap_up"
+    acd.driver.run(lambda r: route_tenant(r, now=ends + timedelta(minutes=7)))  # the job ran 7 minutes late
+    acd.fresh()
+    changes = acd.db.scalars(select(AgentStatusChange).where(AgentStatusChange.user_id == acd.users["a"].id).order_by(AgentStatusChange.id)).all()
+    assert [(c.from_status, c.to_status) for c in changes][-2:] == [("on_call", "wrap_up"), ("wrap_up", "available")]
+    wrap_up, over = changes[-2], changes[-1]
+    assert over.at == ends and over.reason == "wrap_up_over"
+    assert (over.at - wrap_up.at).total_seconds() == pytest.approx(30, abs=1)
+    assert acd.agent_row("a").status == "available"
+    route_job(acd.registry, acd.agent_row("a").tenant_id)  # running again (real clock) writes nothing more
+    acd.fresh()
+    assert acd.db.scalar(select(func.count()).select_from(AgentStatusChange).where(AgentStatusChange.user_id == acd.users["a"].id)) == len(changes)
+    period = parse_period({"preset": "today", "bucket": "day"}, ZoneInfo("Asia/Tokyo"), now=ends)
+    figures = agent_report(acd.db, acd.agent_row("a").tenant_id, period, now=ends + timedelta(hours=1))
+    (agent,) = [a for a in figures.agents if a.user_id == acd.users["a"].id]
+    assert agent.status("wrap_up") == pytest.approx(30, abs=1)

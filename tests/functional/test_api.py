@@ -115,3 +115,38 @@ def test_an_agent_gets_403_from_admin_operations(api, login, make_tenant, make_u
 
 def test_health_check_reports_the_database(webtest):
     assert webtest.get("/healthz").json == {"status": "ok", "database": "ok"}
+
+
+def test_query_parameters_are_in_the_openapi_document(webtest):
+    """Operations declared with ``api_view(query=…)`` list each query parameter with its type."""
+    document = webtest.get("/api/v1/openapi.json").json
+    validate(document)
+
+    def params(path):
+        return {p["name"]: p for p in document["paths"][path]["get"]["parameters"] if p["in"] == "query"}
+
+    for report in ("queues", "agents", "center"):
+        period = params(f"/api/v1/reports/{report}")
+        assert set(period) == {"from", "to", "bucket", "preset"}
+        assert period["bucket"]["schema"] == {"default": "day", "enum": ["day", "week", "month"], "type": "string"}
+        assert "this_month" in str(period["preset"]["schema"]) and "date" in str(period["from"]["schema"])
+        assert not any(p["required"] for p in period.values()) and period["from"]["description"]
+        assert {"400", "422"} <= set(document["paths"][f"/api/v1/reports/{report}"]["get"]["responses"])
+    calls = params("/api/v1/calls")
+    assert set(calls) == {"from", "to", "direction", "agent", "queue", "number", "outcome", "after", "before", "limit"}
+    assert calls["limit"]["schema"]["minimum"] == 1 and "abandoned" in str(calls["outcome"]["schema"])
+    assert "parameters" not in document["paths"]["/api/v1/reports/wallboard"]["get"]  # no query declared: none listed
+
+
+def test_the_api_fixture_rejects_a_query_parameter_the_document_does_not_list():
+    import pytest
+
+    from ecti.testing import OpenAPIChecker
+
+    document = {"paths": {"/api/v1/things": {"get": {
+        "parameters": [{"name": "from", "in": "query", "required": False, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "OK"}}}}}}
+    checker = OpenAPIChecker(document)
+    checker.check("GET", "/api/v1/things", 200, None, query="from=2026-05-01")
+    with pytest.raises(AssertionError, match="frm"):
+        checker.check("GET", "/api/v1/things", 200, None, query="frm=2026-05-01")

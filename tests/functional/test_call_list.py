@@ -244,3 +244,18 @@ def test_an_agent_sees_only_their_own_calls(api, webtest, login, company):
 
 def test_the_list_needs_a_signed_in_user(api):
     assert api.get("/api/v1/calls").status_int == 401
+
+
+@pytest.mark.parametrize("query, field, words", [
+    ("limit=many", "limit", "整数"),
+    ("limit=0", "limit", "1"),
+])
+def test_a_bad_page_size_in_the_api_names_the_parameter(api, login, company, query, field, words):
+    tenant, calls, admin, *_ = company
+    login(api.testapp, admin)
+    response = api.get(f"/api/v1/calls?{query}")
+    assert response.status_int == 422
+    error = response.json["error"]
+    assert error["code"] == "validation_failed" and [f["field"] for f in error["fields"]] == [field]
+    assert words in error["fields"][0]["message"]
+

@@ -67,6 +67,54 @@ def test_agent_and_center_pages_and_csv(webtest, login, center, supervisor):
     assert (total["Period"], total["Inbound calls"], total["After-hours calls"], total["IVR abandonment rate (%)"]) == ("Total", "10", "1", "10")
 
 
+def test_the_center_page_links_csv_downloads_by_number_and_by_hour(webtest, login, center, supervisor):
+    login(webtest, supervisor)
+    page = webtest.get(f"/reports/center?{MAY31}")
+    numbers = read_csv(webtest.get(page.html.select_one("a#csv-numbers")["href"]))
+    assert numbers == [["番号", "着信", "発信数", "発信 応答あり"], ["050-1111-2222", "10", "1", "1"]]
+    english = read_csv(webtest.get(f"/reports/center-numbers.csv?{MAY31}&lang=en"))
+    assert english[0] == ["Number", "Inbound calls", "Outbound calls", "Outbound answered"]
+    response = webtest.get(page.html.select_one("a#csv-hours")["href"])
+    assert "ecti-center-hours-2026-05-31-2026-05-31.csv" in response.headers["Content-Disposition"]
+    hours = read_csv(response)
+    assert hours[0][:3] == ["曜日", "0:00", "1:00"] and hours[0][-1] == "合計" and len(hours[0]) == 26
+    assert [r[0] for r in hours[1:]] == ["月", "火", "水", "木", "金", "土", "日", "合計"]
+    sunday = dict(zip(hours[0], hours[7]))
+    # as on the page (and test_figures): one call started in each of these hours on Sunday 2026-05-31
+    assert {h for h, n in sunday.items() if n not in ("0", "日")} == {f"{h}:00" for h in (0, 10, 11, 12, 13, 14, 16, 20, 21, 22, 23)} | {"合計"}
+    assert sunday["合計"] == "11" and hours[-1][-1] == "11" and hours[1][1:] == ["0"] * 25
+    english = read_csv(webtest.get(f"/reports/center-hours.csv?{MAY31}&lang=en"))
+    assert english[0][0] == "Weekday" and english[7][0] == "Sun" and english[-1][0] == "Total"
+    for path in ("center-numbers", "center-hours"):
+        assert "最終日が開始日より前です" in webtest.get(f"/reports/{path}.csv?from=2026-05-31&to=2026-05-01", status=400).text
+
+
+def test_a_foreign_caller_id_is_kept_as_text_in_the_numbers_csv(webtest, login, center, supervisor, db):
+    from datetime import datetime, timezone
+
+    from ecti.calls.models import Call, CallStatus, Direction
+
+    set_tenant_scope(db, center.tenant_id)
+    at = datetime(2026, 5, 31, 3, 0, tzinfo=timezone.utc)
+    db.add(Call(tenant_id=center.tenant_id, carrier_call_id="CA" + "f" * 32, direction=Direction.outbound, from_number="+14155550100",
+                to_number="+819012345678", status=CallStatus.completed, started_at=at, ended_at=at))
+    db.commit()
+    login(webtest, supervisor)
+    rows = read_csv(webtest.get(f"/reports/center-numbers.csv?{MAY31}"))
+    assert ["'+1 415-555-0100", "0", "1", "0"] in rows  # a leading + would be a formula to Excel
+
+
+def test_agents_and_other_companies_get_no_center_csv(webtest, login, center, make_tenant, make_user):
+    login(webtest, center.users["a"])
+    webtest.get(f"/reports/center-numbers.csv?{MAY31}", status=403)
+    webtest.get(f"/reports/center-hours.csv?{MAY31}", status=403)
+    webtest.post("/logout", {"csrf_token": webtest.get("/api/v1/me").json["csrf_token"]})
+    other = make_tenant(slug="beta", name="ベータ")
+    login(webtest, make_user(other, role="admin", email="boss@beta.example"))
+    assert read_csv(webtest.get(f"/reports/center-numbers.csv?{MAY31}"))[1:] == []
+    assert read_csv(webtest.get(f"/reports/center-hours.csv?{MAY31}"))[-1][-1] == "0"
+
+
 def test_a_name_that_looks_like_a_formula_is_quoted_in_the_csv(webtest, login, center, supervisor, db):
     set_tenant_scope(db, center.tenant_id)
     center.support.name = "=HYPERLINK(\"http://evil\")"
@@ -142,3 +190,26 @@ def test_the_wallboard_page_lists_queues_and_agents_and_polls_the_api(webtest, l
     row = page.html.select_one('tr[data-queue="%d"]' % center.sales.id)
     assert row.select_one('[data-key="waiting"]').text == "1"
     assert "/api/v1/reports/wallboard" in page.text and "setInterval" in page.text
+
+
+@pytest.mark.parametrize("query, status, code, words", [
+    ("bucket=hour", 400, "bad_bucket", "日・週・月"),
+    ("from=2026-05-31&to=2026-05-01", 400, "period_reversed", "最終日が開始日より前です"),
+    ("from=2026-13-01&to=2026-05-31", 400, "bad_date", "YYYY-MM-DD"),
+    ("preset=someday", 400, "unknown_preset", "一覧の期間"),
+    ("from=2026-05-31", 400, "incomplete_period", "開始日と最終日の両方"),
+])
+def test_the_report_api_checks_its_query_parameters_with_specific_messages(api, login, center, supervisor, query, status, code, words):
+    login(api.testapp, supervisor)
+    for report in ("queues", "agents", "center"):
+        response = api.get(f"/api/v1/reports/{report}?{query}")
+        assert response.status_int == status
+        assert response.json["error"]["code"] == code and words in response.json["error"]["message"], response.json
+
+
+def test_the_report_api_reads_presets_and_buckets_from_the_query(api, login, center, supervisor):
+    login(api.testapp, supervisor)
+    body = api.get("/api/v1/reports/center?preset=last_month&bucket=week").json
+    assert body["period"]["bucket"] == "week" and body["period"]["first_day"].endswith("-01")
+    padded = api.get("/api/v1/reports/queues?from=%202026-05-31%20&to=2026-05-31&bucket=").json  # blanks as on the page's form
+    assert padded["period"] == {"first_day": "2026-05-31", "last_day": "2026-05-31", "bucket": "day", "time_zone": "Asia/Tokyo"}
