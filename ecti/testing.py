@@ -33,6 +33,17 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def run_queued_jobs(registry) -> int:
+    """Do what ``ecti jobs worker`` does: run the jobs queued so far (after commit), in order;
+    returns how many ran. Tests call it where a worker process would be running."""
+    huey = registry["ecti.huey"]
+    ran = 0
+    while (task := huey.dequeue()) is not None:
+        huey.execute(task)
+        ran += 1
+    return ran
+
+
 def base_settings(url: str) -> dict:
     """Application settings for tests on the database at ``url``."""
     return {

@@ -7,4 +7,8 @@ sends (:class:`ecti.interfaces.SmsCarrier`) and reports statuses and incoming me
 
 
 def includeme(config):
+    from ..notifications.services import add_notification_kind
+    from .services import SMS_RECEIVED, build_notification
+
+    add_notification_kind(config, SMS_RECEIVED, build_notification)
     config.include(".views")

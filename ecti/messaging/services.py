@@ -324,6 +324,9 @@ def receive_message(request, tenant, **fields) -> Message:
 
 # --- announcing incoming messages ------------------------------------------------------------
 
+SMS_RECEIVED = "sms.received"
+
+
 def notification_recipients(session) -> list[User]:
     """The company's active users chosen to hear about incoming SMS."""
     query = (
@@ -354,32 +357,27 @@ def conversation_url(request, remote_number: str) -> str:
 
 
 def announce_received(request, tenant, message: Message) -> None:
-    """Tell the chosen users about a new incoming SMS through every notification channel, after
-    the transaction has committed. Without channels or recipients nothing happens."""
-    channels = list(request.registry.ecti.notification_channels.values())
-    if not channels:
-        return
-    recipients = [u.email for u in notification_recipients(request.db)]
-    if not recipients:
-        return
+    """Queue "SMS received" for the chosen users on every notification channel, in the
+    transaction that stores the message; the outbox (:mod:`ecti.notifications`) sends it after
+    commit, retries a failure and shows it to the admins."""
+    from ..notifications.services import notify
+
+    recipients = [(u.email, u.locale or (tenant.locale or "ja")) for u in notification_recipients(request.db)]
+    notify(request, kind=SMS_RECEIVED, subject_id=message.id, tenant_id=tenant.id, recipients=recipients)
+
+
+def build_notification(request, delivery) -> Notification | None:
+    """How "SMS received" reads, built when it is sent (None: the message is gone)."""
+    message = request.db.get(Message, delivery.subject_id)
+    if message is None:
+        return None
     mapping = {"sender": format_domestic(message.from_number), "number": format_domestic(message.to_number), "body": message.body}
-    notification = Notification(
-        tenant_id=tenant.id,
-        kind="sms.received",
-        recipients=recipients,
+    return Notification(
+        tenant_id=message.tenant_id,
+        kind=SMS_RECEIVED,
+        recipients=[delivery.recipient],
         subject=_("SMS from ${sender}", mapping=mapping),
         body=_("${sender} sent an SMS to ${number}:\n\n${body}", mapping=mapping),
         link=conversation_url(request, message.remote_number),
+        locale=delivery.locale,
     )
-    registry = request.registry
-
-    def deliver(committed: bool) -> None:
-        if not committed:
-            return
-        for channel in channels:
-            try:
-                channel.deliver(notification, registry=registry)
-            except Exception:  # one channel's failure must not stop the others
-                log.exception("notification channel %s failed to announce SMS %s", channel.name, message.id)
-
-    request.tm.get().addAfterCommitHook(deliver)

@@ -18,6 +18,7 @@ from ecti.ivr.services import create_box, save_flow, save_schedule
 from ecti.db import set_tenant_scope
 from ecti.notifications.models import NotificationDelivery
 from ecti.notifications.services import send_due
+from ecti.testing import run_queued_jobs
 from ecti.telephony.models import PhoneNumber
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -111,16 +112,6 @@ def leave_message(telephony, seconds=12):
     return caller
 
 
-def run_jobs(registry):
-    """What the worker does: run the jobs queued after commit (the test app keeps them)."""
-    huey = registry["ecti.huey"]
-    ran = 0
-    while (task := huey.dequeue()) is not None:
-        huey.execute(task)
-        ran += 1
-    return ran
-
-
 def messages(db):
     db.rollback()
     db.expire_all()
@@ -137,7 +128,7 @@ def test_an_after_hours_voicemail_is_mailed_to_the_boxs_recipients(telephony, db
     leave_message(telephony, seconds=12)
     [message] = messages(db)
     assert smtp.inbox.messages == []  # nothing is sent inside the webhook's transaction
-    assert run_jobs(telephony.registry) == 1
+    assert run_queued_jobs(telephony.registry) == 1
     [japanese] = smtp.inbox.to("kanri@tel.example")
     assert japanese["Subject"] == "留守番電話: 090-1111-2222 (代表伝言)"
     assert japanese["From"] == "ECTI <noreply@ecti.example>"
@@ -169,7 +160,7 @@ def test_an_smtp_outage_delays_the_mail_but_loses_nothing(telephony, db, smtp, a
     assert caller.status == "completed" and "ありがとう" in caller.said()[-1]  # the caller never waits for mail
     assert telephony.sim.errors_for(telephony.account_sid) == []
     [message] = messages(db)  # saved before any mail was tried
-    run_jobs(telephony.registry)
+    run_queued_jobs(telephony.registry)
     rows = deliveries(db)
     assert {d.status for d in rows} == {"failed"} and all(d.attempts == 1 for d in rows)
     assert all("Connection refused" in d.last_error or "Errno" in d.last_error for d in rows)
@@ -199,7 +190,7 @@ def test_an_smtp_outage_delays_the_mail_but_loses_nothing(telephony, db, smtp, a
 def test_retry_now_sends_a_failed_mail_at_once(telephony, db, smtp, after_hours):
     smtp.stop()
     leave_message(telephony, seconds=5)
-    run_jobs(telephony.registry)
+    run_queued_jobs(telephony.registry)
     smtp.start()
     from webtest import TestApp
 
@@ -210,6 +201,6 @@ def test_retry_now_sends_a_failed_mail_at_once(telephony, db, smtp, after_hours)
     page = app.get("/notifications")
     retry = [f for f in page.forms.values() if f.action.endswith("/retry")][0]
     retry.submit(status=303)
-    assert run_jobs(telephony.registry) == 1
+    assert run_queued_jobs(telephony.registry) == 1
     assert len(smtp.inbox.messages) == 1
     assert [d.status for d in deliveries(db)].count("sent") == 1

@@ -5,8 +5,12 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from ecti.calls.models import Direction
+from ecti.db import all_tenants
 from ecti.messaging.models import Message, MessageStatus
+from ecti.notifications.models import NotificationDelivery
+from ecti.notifications.services import send_due
 from ecti.telephony.models import PhoneNumber
+from ecti.testing import run_queued_jobs
 from ecti_twilio.provisioning import sync_tenant
 from ecti_twilio.testing import ACCOUNT_SID, AUTH_TOKEN, MAIN_NUMBER
 
@@ -162,6 +166,8 @@ def test_an_incoming_sms_is_shown_in_the_console(sms, make_user, login, db):
 def test_an_incoming_sms_is_announced_once_after_commit(sms, notified):
     sms.sim.send_sms(CUSTOMER, SMS_NUMBER, "至急折り返しお願いします")
     sms.sim.settle()
+    assert notified.delivered == []  # queued in the outbox; the job worker sends it
+    assert run_queued_jobs(sms.registry) == 1
     [notification] = notified.delivered
     assert notification.kind == "sms.received"
     assert list(notification.recipients) == ["admin@tel.example"]
@@ -174,6 +180,7 @@ def test_an_incoming_sms_is_announced_once_after_commit(sms, notified):
     assert notified.visible == [1]  # the message was committed before the announcement
     [webhook] = [w for w in sms.sim.webhooks if w["kind"] == "sms"]
     assert replay(sms, webhook).status_int == 200
+    run_queued_jobs(sms.registry)
     assert len(notified.delivered) == 1  # a repeated webhook is neither stored nor announced again
 
 
@@ -186,12 +193,22 @@ def test_repeated_incoming_webhooks_store_the_message_once(sms, db):
     assert [m.body for m in stored(db)] == ["一度だけ"]
 
 
-def test_a_failing_channel_loses_no_message(sms, notified, db):
+def test_a_failing_channel_loses_no_message_and_is_retried(sms, notified, db):
     notified.fail = True
     sms.sim.send_sms(CUSTOMER, SMS_NUMBER, "届きますか")
     sms.sim.settle()
+    run_queued_jobs(sms.registry)
     assert [m.body for m in stored(db)] == ["届きますか"]
     assert sms.sim.errors_for(ACCOUNT_SID) == []  # Twilio got its answer
+    db.rollback()
+    with all_tenants(db):
+        [delivery] = db.scalars(select(NotificationDelivery).where(NotificationDelivery.channel == notified.name)).all()
+    assert (delivery.kind, delivery.status, delivery.attempts) == ("sms.received", "failed", 1)
+    assert "mail server down" in delivery.last_error  # what the admin sees on /notifications
+    notified.fail = False
+    send_due(sms.registry, now=delivery.next_attempt_at)
+    [notification] = notified.delivered
+    assert notification.kind == "sms.received"
 
 
 def test_without_recipients_nobody_is_notified(sms, notified, db):
