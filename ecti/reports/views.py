@@ -1,6 +1,7 @@
 """Report pages, CSV exports, the live wallboard and their JSON API (admins and supervisors)."""
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -207,30 +208,36 @@ def _csv_localizer(request):
     return lang, make_localizer(lang, locale_dirs())
 
 
-def _csv_response(request, name: str, period: Period, headers, rows) -> Response:
-    lang, _localizer = _csv_localizer(request)
-    filename = f"ecti-{name}-{period.first_day.isoformat()}-{period.last_day.isoformat()}{'-en' if lang == 'en' else ''}.csv"
-    return Response(body=to_csv(headers, rows), content_type="text/csv", charset="utf-8",
-                    content_disposition=f'attachment; filename="{filename}"')
-
-
-def _bad_period_csv(request, err: PeriodError) -> Response:
-    text = request.localizer.translate(err.message)
-    return Response(text, status=400, content_type="text/plain", charset="utf-8")
+def csv_download(name: str):
+    """Make ``build(request, period, translate) -> (headers, rows)`` a CSV download view: the
+    period from the query (a bad one: 400 with the reason as text), headers and rows in the asked
+    language (``?lang=ja|en``, else the user's), the Excel file named after report and period."""
+    def decorate(build):
+        @functools.wraps(build)
+        def view(request):
+            try:
+                period = _period(request)
+            except PeriodError as err:
+                return Response(request.localizer.translate(err.message), status=400, content_type="text/plain", charset="utf-8")
+            lang, localizer = _csv_localizer(request)
+            headers, rows = build(request, period, localizer.translate)
+            filename = f"ecti-{name}-{period.first_day.isoformat()}-{period.last_day.isoformat()}{'-en' if lang == 'en' else ''}.csv"
+            return Response(body=to_csv(headers, rows), content_type="text/csv", charset="utf-8",
+                            content_disposition=f'attachment; filename="{filename}"')
+        return view
+    return decorate
 
 
 def _page_context(request, route: str, period: Period | None, error) -> dict:
     t = request.localizer.translate
-    query = period.query() if period else {}
+    links = _csv_links(request, route + "_csv", period)
     return {
         "period": period,
         "error": error,
         "presets": [(p, t(PRESET_LABELS[p]), request.route_url(route, _query={"preset": p, "bucket": period.bucket if period else "day"}))
                     for p in PRESETS],
         "buckets": [(b, t(label)) for b, label in BUCKET_LABELS.items()],
-        "csv_url": request.route_url(route + "_csv", _query=query),
-        "csv_en_url": request.route_url(route + "_csv", _query={**query, "lang": "en"}),
-        "csv_ja_url": request.route_url(route + "_csv", _query={**query, "lang": "ja"}),
+        "csv_url": links["url"], "csv_en_url": links["en"], "csv_ja_url": links["ja"],
         "route": route,
         "shown": shown,
     }
@@ -281,17 +288,13 @@ def queues_page(request):
 
 
 @view_config(route_name="reports.queues_csv", permission=PERMISSION, request_method="GET")
-def queues_csv(request):
-    try:
-        period = _period(request)
-    except PeriodError as err:
-        return _bad_period_csv(request, err)
-    _lang, localizer = _csv_localizer(request)
+@csv_download("queues")
+def queues_csv(request, period: Period, translate):
     report = queue_report(request.db, request.tenant.id, period)
-    headers = [localizer.translate(h) for h in (_("Queue"), _("Period"), _("Service level threshold (s)"))] + [localizer.translate(c.header) for c in QUEUE_COLUMNS]
+    headers = [translate(h) for h in (_("Queue"), _("Period"), _("Service level threshold (s)"))] + [translate(c.header) for c in QUEUE_COLUMNS]
     rows = [[queue.name, label, queue.service_level_seconds, *[c.value(figures) for c in QUEUE_COLUMNS]]
-            for queue, label, figures in _queue_rows(report, localizer.translate(_("Total")))]
-    return _csv_response(request, "queues", period, headers, rows)
+            for queue, label, figures in _queue_rows(report, translate(_("Total")))]
+    return headers, rows
 
 
 @api_view("api.reports.queues", method="GET", summary="Queue report: offered, answered, abandoned, service level (both definitions), waits, by day/week/month",
@@ -331,16 +334,12 @@ def agents_page(request):
 
 
 @view_config(route_name="reports.agents_csv", permission=PERMISSION, request_method="GET")
-def agents_csv(request):
-    try:
-        period = _period(request)
-    except PeriodError as err:
-        return _bad_period_csv(request, err)
-    _lang, localizer = _csv_localizer(request)
+@csv_download("agents")
+def agents_csv(request, period: Period, translate):
     report = agent_report(request.db, request.tenant.id, period)
-    headers = [localizer.translate(_("Agent"))] + [localizer.translate(c.header) for c in AGENT_COLUMNS]
+    headers = [translate(_("Agent"))] + [translate(c.header) for c in AGENT_COLUMNS]
     rows = [[a.name, *[c.value(a) for c in AGENT_COLUMNS]] for a in report.agents]
-    return _csv_response(request, "agents", period, headers, rows)
+    return headers, rows
 
 
 @api_view("api.reports.agents", method="GET", summary="Agent report: calls handled, talk, hold, after-call work, handle time, missed offers, time in each status, occupancy",
@@ -380,58 +379,46 @@ def center_page(request):
     return context
 
 
-def _csv_links(request, route: str, period: Period) -> dict:
+def _csv_links(request, route: str, period: Period | None) -> dict:
     """The download links of one CSV: in the page's language, in Japanese, in English."""
-    query = period.query()
+    query = period.query() if period else {}
     return {"url": request.route_url(route, _query=query), "ja": request.route_url(route, _query={**query, "lang": "ja"}),
             "en": request.route_url(route, _query={**query, "lang": "en"})}
 
 
 @view_config(route_name="reports.center_csv", permission=PERMISSION, request_method="GET")
-def center_csv(request):
-    try:
-        period = _period(request)
-    except PeriodError as err:
-        return _bad_period_csv(request, err)
-    _lang, localizer = _csv_localizer(request)
+@csv_download("center")
+def center_csv(request, period: Period, translate):
     report = center_report(request.db, request.tenant.id, period)
-    headers = [localizer.translate(_("Period"))] + [localizer.translate(c.header) for c in CENTER_COLUMNS]
+    headers = [translate(_("Period"))] + [translate(c.header) for c in CENTER_COLUMNS]
     rows = [[b.label, *[c.value(report.figures(i)) for c in CENTER_COLUMNS]] for i, b in enumerate(report.buckets)]
-    rows.append([localizer.translate(_("Total")), *[c.value(report.total()) for c in CENTER_COLUMNS]])
-    return _csv_response(request, "center", period, headers, rows)
+    rows.append([translate(_("Total")), *[c.value(report.total()) for c in CENTER_COLUMNS]])
+    return headers, rows
 
 
 NUMBER_HEADERS = (_("Number"), _("Inbound calls"), _("Outbound calls"), _("Outbound answered"))
 
 
 @view_config(route_name="reports.center_numbers_csv", permission=PERMISSION, request_method="GET")
-def center_numbers_csv(request):
+@csv_download("center-numbers")
+def center_numbers_csv(request, period: Period, translate):
     """The whole center by number (as on the page: inbound by the number called, outbound by caller ID)."""
-    try:
-        period = _period(request)
-    except PeriodError as err:
-        return _bad_period_csv(request, err)
-    _lang, localizer = _csv_localizer(request)
     report = center_report(request.db, request.tenant.id, period)
-    headers = [localizer.translate(h) for h in NUMBER_HEADERS]
+    headers = [translate(h) for h in NUMBER_HEADERS]
     rows = [[_number(n.number), n.inbound, n.outbound, n.outbound_answered] for n in report.numbers]
-    return _csv_response(request, "center-numbers", period, headers, rows)
+    return headers, rows
 
 
 @view_config(route_name="reports.center_hours_csv", permission=PERMISSION, request_method="GET")
-def center_hours_csv(request):
+@csv_download("center-hours")
+def center_hours_csv(request, period: Period, translate):
     """Calls by weekday (rows) and hour of day (columns) in the company's time zone, with totals."""
-    try:
-        period = _period(request)
-    except PeriodError as err:
-        return _bad_period_csv(request, err)
-    _lang, localizer = _csv_localizer(request)
     report = center_report(request.db, request.tenant.id, period)
-    total = localizer.translate(_("Total"))
-    headers = [localizer.translate(_("Weekday"))] + [f"{h}:00" for h in range(24)] + [total]
-    rows = [[localizer.translate(day), *counts, sum(counts)] for day, counts in zip(WEEKDAYS, report.by_hour)]
+    total = translate(_("Total"))
+    headers = [translate(_("Weekday"))] + [f"{h}:00" for h in range(24)] + [total]
+    rows = [[translate(day), *counts, sum(counts)] for day, counts in zip(WEEKDAYS, report.by_hour)]
     rows.append([total, *report.hours, sum(report.hours)])
-    return _csv_response(request, "center-hours", period, headers, rows)
+    return headers, rows
 
 
 @api_view("api.reports.center", method="GET", summary="Whole-center report: inbound/outbound, after-hours and holiday calls, IVR abandonment, by number, by hour and weekday",
