@@ -13,6 +13,10 @@ def record_event(request, call: Call, kind: EventKind, *, at: datetime | None = 
     event = CallEvent(call=call, tenant_id=call.tenant_id, kind=kind, at=at or utcnow(), data=data)
     request.db.add(event)  # written with the rest of the transaction (one flush, not one per event)
     apply_event(request.db, call, event)
+    if call.id is None:
+        # A new call's first event: the call and the event are written in one flush (the
+        # summary already has what the event tells), and observers see the call's id.
+        request.db.flush()
     request.registry.plugins.hook.ecti_call_event(request=request, call=call, event=event)
     return event
 

@@ -14,6 +14,7 @@ logged for the admin.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
@@ -176,8 +177,9 @@ def _walk(ctx: NodeContext, first: Callable) -> list:
             log.error("flow %s node %s has the unknown type %r", ctx.flow.id, node.get("id"), node.get("type"))
             return instructions + _apologise(ctx.request, ctx.call, ctx.flow, node.get("id"), "unknown_node_type")
         try:
-            # A savepoint: a node that fails leaves the session usable for the apology.
-            with ctx.db.begin_nested():
+            # A savepoint: a node that fails leaves the session usable for the apology. A node
+            # type that writes nothing (``read_only``) has nothing to undo and runs without one.
+            with nullcontext() if getattr(node_type, "read_only", False) else ctx.db.begin_nested():
                 outcome = step(node_type, node.get("settings") or {})
         except Exception:  # a node (possibly a plugin's) failed: the caller must still hear something
             log.exception("flow %s node %s (%s) failed on call %s", ctx.flow.id, node.get("id"), node.get("type"), ctx.call.carrier_call_id)

@@ -44,6 +44,7 @@ class Announcement:
     """Play a prompt, then go on."""
 
     name = "announcement"
+    read_only = True  # writes nothing: the engine needs no savepoint
     label = _("Announcement")
     settings_schema = _schema({"prompt": PROMPT_SCHEMA}, required=["prompt"])
 
@@ -59,6 +60,7 @@ class ScheduleBranch:
     holiday exit is not connected)."""
 
     name = "schedule"
+    read_only = True  # writes nothing: the engine needs no savepoint
     label = _("Business hours")
     settings_schema = _schema({"schedule": {"type": "integer", "minimum": 1, "x-ecti-ref": "schedule"}}, required=["schedule"])
 
@@ -79,6 +81,7 @@ class Menu:
     each have their own prompt, the menu is repeated ``retries`` times, then ``fallback``."""
 
     name = "menu"
+    read_only = True  # writes nothing: the engine needs no savepoint
     label = _("Menu")
     collects_input = True
     settings_schema = _schema(
@@ -265,6 +268,7 @@ class HangupNode:
     """Optionally say something, then hang up."""
 
     name = "hangup"
+    read_only = True  # writes nothing: the engine needs no savepoint
     label = _("Hang up")
     settings_schema = _schema({"prompt": PROMPT_SCHEMA})
 

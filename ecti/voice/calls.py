@@ -77,7 +77,6 @@ def _find_or_create_call(request, tenant: Tenant, info: CarrierCall, direction: 
         user_id=user_id,
     )
     request.db.add(call)
-    request.db.flush()
     record_event(request, call, EventKind.started, direction=direction.value, **{"from": info.from_number, "to": info.to_number})
     return call, True
 

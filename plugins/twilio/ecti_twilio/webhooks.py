@@ -86,6 +86,7 @@ def find_tenant(request, account_sid: str, params: dict):
 
 #: ``request.environ`` key: what :func:`find_tenant_for_call` loaded with the tenant.
 PREFETCHED = "ecti_twilio.prefetched"
+PREFETCHED_FLOW = "ecti_twilio.prefetched_flow"
 
 
 def find_tenant_for_call(request, account_sid: str, params: dict):
@@ -103,6 +104,9 @@ def find_tenant_for_call(request, account_sid: str, params: dict):
     if row is None:
         return None
     request.environ[PREFETCHED] = {"number": row.PhoneNumber, "existing": row.Call}
+    # The session's identity map holds objects weakly: keep the flow referenced for the
+    # request, so the engine's ``db.get(Flow, …)`` finds it instead of loading it again.
+    request.environ[PREFETCHED_FLOW] = row.Flow
     return row.Tenant
 
 
