@@ -72,13 +72,13 @@ def prepare_database(url: str) -> None:
     from ecti import migrate
     from ecti.config import configure
     from ecti.db import ALL_TENANTS, SCOPE_KEY, all_tenants, set_tenant_scope
+    from ecti.ivr.schedules import WEEKDAYS
     from ecti.ivr.services import save_flow, save_schedule
     from ecti.telephony.models import PhoneNumber
     from ecti.tenancy.services import create_tenant
 
     migrate.upgrade(url)
-    config = configure(settings(url))
-    registry = config.registry
+    registry = configure(settings(url)).registry
     session = registry["ecti.session_factory"]()
     with all_tenants(session):
         tenant = create_tenant(session, slug=f"bench-{uuid.uuid4().hex[:6]}", name="ベンチマーク")
@@ -87,7 +87,7 @@ def prepare_database(url: str) -> None:
         session.add(number)
         session.flush()
         set_tenant_scope(session, tenant.id)
-        schedule = save_schedule(session, registry, name="終日", weekly={day: ALL_DAY for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+        schedule = save_schedule(session, registry, name="終日", weekly={day: ALL_DAY for day in WEEKDAYS},
                                  calendars=["jp_national"])
         flow = {**FLOW, "nodes": [dict(n, settings={k: schedule.id if v == "$schedule" else v for k, v in n["settings"].items()}) for n in FLOW["nodes"]]}
         number.flow_id = save_flow(session, registry, flow).id
