@@ -9,13 +9,17 @@ INSTALL_STAMP := $(VENV)/.installed
 CATALOGS := $(wildcard ecti/locale/*/LC_MESSAGES/*.po plugins/*/*/locale/*/LC_MESSAGES/*.po)
 export PYTHONWARNINGS ?= ignore::DeprecationWarning,ignore::UserWarning
 
-.PHONY: run test install browser catalogs messages lint clean
+.PHONY: run test bench install browser catalogs messages lint clean
 
 run: install catalogs
 	scripts/run-demo
 
 test: install catalogs browser
 	$(BIN)/python -m pytest
+
+# Every benchmark at full size (tens of minutes; PostgreSQL as for the tests); prints the rows of docs/performance.md.
+bench: install catalogs browser
+	$(BIN)/python scripts/bench.py
 
 NODE_STAMP := node_modules/.installed
 

@@ -12,11 +12,10 @@ console page and the API use, in a tenant-scoped session — median of several r
 For each it prints the median, the same query as hand-written SQL (the baseline, run on the
 same connection) and the ratio, and the plan EXPLAIN (ANALYZE) chose. Target: under 200 ms.
 
-    .venv/bin/python benchmarks/call_list.py [--database postgresql+psycopg://postgres@127.0.0.1:5432/test] [--calls 1000000]
+    .venv/bin/python benchmarks/call_list.py [--database postgresql+psycopg://postgres@127.0.0.1:5432/test] [--calls 1000000] [--smoke]
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -27,6 +26,8 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
+
+from benchmarks._common import figure, machine, parser as make_parser  # noqa: E402
 
 RUNS = 15
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -73,6 +74,13 @@ def load(engine, tenant_id: int, calls: int, queue_ids: list[int], agent_ids: li
         conn.execute(text("VACUUM ANALYZE call_agents"))
 
 
+def key_of(name: str) -> str:
+    """The figure's key: the case's name up to its first parenthesis or quote, and the parenthesis's first word."""
+    head, _, rest = name.partition(" (")
+    key = head.split(" '")[0].replace(" + ", "+").replace("'", "").replace(" ", "_")
+    return key + ("_" + rest.split()[0].replace("'", "") if "'" in head and rest else "")
+
+
 def median_ms(fn) -> float:
     fn()  # warm the caches and the plan
     samples = []
@@ -98,10 +106,13 @@ def main():
     from ecti.tenancy.services import create_tenant
     from ecti.testing import DEFAULT_PG_URL, _create_pg_database, _drop_pg_database
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    global RUNS
+    parser = make_parser(__doc__)
     parser.add_argument("--database", default=DEFAULT_PG_URL, help="a PostgreSQL server where a throw-away database is created")
     parser.add_argument("--calls", type=int, default=1_000_000)
     args = parser.parse_args()
+    if args.smoke:
+        args.calls, RUNS = min(args.calls, 500), 2
     url = _create_pg_database(args.database)
     try:
         engine = make_engine({"sqlalchemy.url": url})
@@ -128,7 +139,8 @@ def main():
         tenant_id, queue_ids, agent_ids = tenants["bench"]
         load(engine, tenant_id, args.calls, queue_ids, agent_ids, prefix="CA")
         load(engine, tenants["other"][0], args.calls // 5, tenants["other"][1], tenants["other"][2], prefix="CB")
-        print(f"loaded {args.calls:,} calls (+{args.calls // 5:,} of another company) in {time.perf_counter() - start:.1f} s, PostgreSQL")
+        print(f"loaded {args.calls:,} calls (+{args.calls // 5:,} of another company) in {time.perf_counter() - start:.1f} s, "
+              f"PostgreSQL, {machine()}")
 
         session = make_session_factory(engine)()
         set_tenant_scope(session, tenant_id)
@@ -170,6 +182,7 @@ def main():
                 print(f"  list_calls median {ms:.2f} ms | raw SQL median {base:.2f} ms | ratio {ms / base:.2f}x | "
                       f"{'ok' if ms < 200 else 'OVER the 200 ms target'}")
                 print(f"  plan: {' > '.join(nodes[:6])} ({total})")
+                figure(f"call_list.{key_of(name)}", ms, "ms", target="< 200 ms", ok=ms < 200)
         print(f"\nslowest median {worst:.2f} ms (target < 200 ms): {'ok' if worst < 200 else 'OVER TARGET'}")
         session.close()
         engine.dispose()

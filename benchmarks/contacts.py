@@ -5,11 +5,10 @@ through the ``directory`` CRM connector) with 100 and with 10,000 contacts, and 
 the CSV import rate for 1,000 and 10,000 rows (UTF-8, every row checked, all or nothing), with
 the per-row cost ratio.
 
-    .venv/bin/python benchmarks/contacts.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+    .venv/bin/python benchmarks/contacts.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--smoke]
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import delete, insert  # noqa: E402
+
+from benchmarks._common import figure, machine, parser as make_parser  # noqa: E402
 
 SIZES = (100, 10_000)
 IMPORTS = (1_000, 10_000)
@@ -55,9 +56,12 @@ def main():
     from ecti.testing import DEFAULT_PG_URL, _create_pg_database, _drop_pg_database, base_settings
     from ecti.tenancy.services import create_tenant
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = make_parser(__doc__)
     parser.add_argument("--url", default=DEFAULT_PG_URL, help="a PostgreSQL server where a throw-away database is created")
     args = parser.parse_args()
+    global SIZES, IMPORTS, REPEAT
+    if args.smoke:
+        SIZES, IMPORTS, REPEAT = (10, 200), (50, 200), 5
     url = _create_pg_database(args.url)
     try:
         engine = make_engine({"sqlalchemy.url": url})
@@ -71,7 +75,7 @@ def main():
             session.commit()
         connector = DirectoryConnector()
         medians = {}
-        print("caller-name lookup through the directory connector, PostgreSQL")
+        print(f"caller-name lookup through the directory connector, PostgreSQL, {machine()}")
         for size in SIZES:
             fill(engine, tenant.id, size)
             db = sessions()
@@ -93,7 +97,10 @@ def main():
             medians[size] = statistics.median(samples)
             db.close()
             print(f"  {size:>6} contacts: median {medians[size] * 1000:.3f} ms, p90 {statistics.quantiles(samples, n=10)[-1] * 1000:.3f} ms")
-        print(f"growth ratio {SIZES[-1]} / {SIZES[0]} contacts: {medians[SIZES[-1]] / medians[SIZES[0]]:.2f}x")
+        growth = medians[SIZES[-1]] / medians[SIZES[0]]
+        print(f"growth ratio {SIZES[-1]} / {SIZES[0]} contacts: {growth:.2f}x")
+        figure("contacts.lookup", medians[SIZES[-1]] * 1000, f"ms at {SIZES[-1]} contacts")
+        figure("contacts.lookup.growth", growth, f"x ({SIZES[-1]} / {SIZES[0]} contacts)")
 
         per_row = {}
         print("CSV import (UTF-8 with BOM, all rows checked, one transaction)")
@@ -111,6 +118,8 @@ def main():
             per_row[rows] = elapsed / rows
             print(f"  {rows:>6} rows: {elapsed:.2f} s, {rows / elapsed:.0f} rows/s")
         print(f"per-row cost ratio {IMPORTS[-1]} / {IMPORTS[0]} rows: {per_row[IMPORTS[-1]] / per_row[IMPORTS[0]]:.2f}x")
+        figure("contacts.import", 1 / per_row[IMPORTS[-1]], f"rows/s at {IMPORTS[-1]} rows")
+        figure("contacts.import.per_row_ratio", per_row[IMPORTS[-1]] / per_row[IMPORTS[0]], f"x ({IMPORTS[-1]} / {IMPORTS[0]} rows)")
         engine.dispose()
     finally:
         _drop_pg_database(args.url, url)

@@ -7,11 +7,10 @@
   on the same data: the median for lists of 100 and 20,000 rows and their ratio (target: at
   most 3×), then committed reservations per second in one process.
 
-    .venv/bin/python benchmarks/dialer.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+    .venv/bin/python benchmarks/dialer.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--smoke]
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, text  # noqa: E402
+
+from benchmarks._common import figure, machine, parser as make_parser  # noqa: E402
 
 CALLER_ID = "+815011112222"
 REPEAT = 200
@@ -103,18 +104,25 @@ def main():
     from ecti.tenancy.models import Role, User
     from ecti.tenancy.services import create_tenant
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = make_parser(__doc__)
     parser.add_argument("--url", default=DEFAULT_PG_URL, help="a PostgreSQL server where a throw-away database is created")
     args = parser.parse_args()
+    global REPEAT
+    uploads, lists, committed = ((1_000, 20_000), (100, 20_000), 300) if not args.smoke else ((50, 200), (10, 200), 5)
+    if args.smoke:
+        REPEAT = 5
 
+    print(f"{machine()}")
     print("checking an uploaded CSV (Shift_JIS, 4 columns, every row through the dialing rules)")
     per_row = {}
-    for rows in (1_000, 20_000):
+    for rows in uploads:
         seconds = min(check_seconds(rows) for _ in range(3))
         per_row[rows] = seconds / rows
         print(f"  {rows:>6} rows: {seconds * 1000:.0f} ms ({rows / seconds:,.0f} rows/s)")
-    ratio = per_row[20_000] / per_row[1_000]
-    print(f"per-row cost ratio 20,000 / 1,000 rows: {ratio:.2f}x (target <= 1.5x): {'ok' if ratio <= 1.5 else 'OVER TARGET'}")
+    ratio = per_row[uploads[1]] / per_row[uploads[0]]
+    print(f"per-row cost ratio {uploads[1]:,} / {uploads[0]:,} rows: {ratio:.2f}x (target <= 1.5x): {'ok' if ratio <= 1.5 else 'OVER TARGET'}")
+    figure("dialer.csv_check", 1 / per_row[uploads[1]], f"rows/s at {uploads[1]:,} rows")
+    figure("dialer.csv_check.per_row_ratio", ratio, f"x ({uploads[1]:,} / {uploads[0]:,} rows)", target="<= 1.5", ok=ratio <= 1.5)
 
     url = _create_pg_database(args.url)
     try:
@@ -138,20 +146,23 @@ def main():
         session.close()
         print("reserving the next row for a free agent (rolled back), PostgreSQL")
         medians = {}
-        for rows in (100, 20_000):
+        for rows in lists:
             setup_list(engine, tenant_id, user_id, rows)
             for _ in range(10):
                 claim_seconds(config.registry, tenant_id, user_id, commit=False)
             samples = [claim_seconds(config.registry, tenant_id, user_id, commit=False) for _ in range(REPEAT)]
             medians[rows] = statistics.median(samples)
             print(f"  {rows:>6} rows: median {medians[rows] * 1000:.2f} ms, p90 {statistics.quantiles(samples, n=10)[-1] * 1000:.2f} ms")
-        ratio = medians[20_000] / medians[100]
-        print(f"growth ratio 20,000 / 100 rows: {ratio:.2f}x (target <= 3x): {'ok' if ratio <= 3 else 'OVER TARGET'}")
-        count, start = 300, time.perf_counter()
+        ratio = medians[lists[1]] / medians[lists[0]]
+        print(f"growth ratio {lists[1]:,} / {lists[0]:,} rows: {ratio:.2f}x (target <= 3x): {'ok' if ratio <= 3 else 'OVER TARGET'}")
+        figure("dialer.reserve", medians[lists[1]] * 1000, f"ms at {lists[1]:,} rows")
+        figure("dialer.reserve.growth", ratio, f"x ({lists[1]:,} / {lists[0]:,} rows)", target="<= 3", ok=ratio <= 3)
+        count, start = committed, time.perf_counter()
         for _ in range(count):
             claim_seconds(config.registry, tenant_id, user_id, commit=True)
         elapsed = time.perf_counter() - start
         print(f"reserved (and gave back) {count} rows committed in {elapsed:.2f} s: {count / elapsed:.0f} reservations/s in one process")
+        figure("dialer.reservations", count / elapsed, "per s, one process")
         engine.dispose()
     finally:
         _drop_pg_database(args.url, url)

@@ -11,11 +11,10 @@ For each request the time to the last byte is measured, the median of several ru
 ECTI streams the carrier's response and cuts the range out of it (the carrier need not support
 ranges), so the first bytes come at once and a range at the end costs about a full read.
 
-    .venv/bin/python benchmarks/recording_media.py [--runs 5]
+    .venv/bin/python benchmarks/recording_media.py [--runs 5] [--smoke]
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -25,6 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests  # noqa: E402
+
+from benchmarks._common import figure, machine, parser as make_parser  # noqa: E402
 
 ACCOUNT_SID = "AC" + "c" * 32
 AUTH_TOKEN = "benchmark-auth-token"
@@ -42,9 +43,12 @@ def timed(get, runs: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    global SECONDS
+    parser = make_parser(__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    if args.smoke:
+        SECONDS, args.runs = 10, 1
 
     from ecti import migrate
     from ecti.calls.models import Call, CallStatus, Direction, Recording
@@ -102,11 +106,15 @@ def main() -> None:
             ("ECTI, last 64 KiB", lambda: browser.get(media, headers={"Range": "bytes=-65536"}).content),
         ]
         results = [(name, *timed(get, args.runs)) for name, get in rows]
+        browser.close()  # before the server stops: no request thread left writing to a closed server
     sim.close()
     baseline = results[0][1]
-    print(f"one-hour two-channel WAV ({SECONDS} s), median of {args.runs} runs")
-    for name, seconds, size in results:
+    print(f"two-channel WAV of {SECONDS} s, median of {args.runs} runs, {machine()}")
+    keys = ("baseline", "whole", "first_64k", "last_64k")
+    for key, (name, seconds, size) in zip(keys, results):
         print(f"  {name:34s} {seconds * 1000:9.1f} ms  {size / 1e6:8.2f} MB  {seconds / baseline:6.2f}× baseline")
+        if key != "baseline":
+            figure(f"recording_media.{key}", seconds / baseline, "x fetching the whole file from the carrier")
 
 
 if __name__ == "__main__":

@@ -8,11 +8,10 @@ the same data. It prints the median per size, the growth ratio (target: 10,000 a
 3× the cost of 10) and how many calls per second one process routes when the decisions are
 committed (with the test carrier's after-commit bookkeeping).
 
-    .venv/bin/python benchmarks/routing.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+    .venv/bin/python benchmarks/routing.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--smoke]
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select, text  # noqa: E402
+
+from benchmarks._common import figure, machine, parser as make_parser  # noqa: E402
 
 SIZES = (10, 1_000, 10_000)
 WAITING = 1_000
@@ -104,9 +105,13 @@ def main():
     from ecti import migrate
     from ecti.db import make_session_factory, all_tenants
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = make_parser(__doc__)
     parser.add_argument("--url", default=DEFAULT_PG_URL, help="a PostgreSQL server where a throw-away database is created")
     args = parser.parse_args()
+    global SIZES, WAITING, REPEAT
+    committed = 300
+    if args.smoke:
+        SIZES, WAITING, REPEAT, committed = (4, 40), 20, 5, 5
     url = _create_pg_database(args.url)
     try:
         engine = make_engine({"sqlalchemy.url": url})
@@ -122,7 +127,7 @@ def main():
             tenant_id = tenant.id
         session.close()
         medians = {}
-        print(f"one routing decision, {WAITING} waiting calls, half of the agents free, longest idle, PostgreSQL")
+        print(f"one routing decision, {WAITING} waiting calls, half of the agents free, longest idle, PostgreSQL, {machine()}")
         for size in SIZES:
             queue_id = setup(config.registry, engine, tenant_id, size)
             for _ in range(10):  # warm the caches and the plans
@@ -132,13 +137,16 @@ def main():
             print(f"  {size:>6} agents: median {medians[size] * 1000:.2f} ms, p90 {statistics.quantiles(samples, n=10)[-1] * 1000:.2f} ms")
         ratio = medians[SIZES[-1]] / medians[SIZES[0]]
         print(f"growth ratio {SIZES[-1]} / {SIZES[0]} agents: {ratio:.2f}x (target <= 3x): {'ok' if ratio <= 3 else 'OVER TARGET'}")
+        figure("routing.decision", medians[SIZES[-1]] * 1000, f"ms at {SIZES[-1]:,} agents")
+        figure("routing.decision.growth", ratio, f"x ({SIZES[-1]:,} / {SIZES[0]:,} agents)", target="<= 3", ok=ratio <= 3)
         queue_id = setup(config.registry, engine, tenant_id, SIZES[-1] + 1)
-        count, start = 300, time.perf_counter()
+        count, start = committed, time.perf_counter()
         for _ in range(count):
             decision_seconds(config.registry, tenant_id, queue_id, commit=True)
         elapsed = time.perf_counter() - start
         print(f"routed and committed {count} calls with {SIZES[-1] + 1} agents in {elapsed:.2f} s: "
               f"{count / elapsed:.0f} calls/s in one process (the carrier's after-commit work included)")
+        figure("routing.committed", count / elapsed, "calls/s, one process")
         engine.dispose()
     finally:
         _drop_pg_database(args.url, url)

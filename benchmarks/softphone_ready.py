@@ -7,11 +7,10 @@ simulator device registered), the agents and queues and the agent log: the scrip
 ``window.ectiSoftphoneReadyAt``. With the real Twilio SDK the SDK's own connection to Twilio
 comes on top (not measured here). Target: ready within 1 s.
 
-    .venv/bin/python benchmarks/softphone_ready.py [--runs 10]
+    .venv/bin/python benchmarks/softphone_ready.py [--runs 10] [--smoke]
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -20,11 +19,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins" / "twilio"))
 
+from benchmarks._common import figure, machine, parser as make_parser  # noqa: E402
+
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 2
 
     from playwright.sync_api import sync_playwright
 
@@ -90,12 +93,16 @@ def main() -> None:
                 browser.close()
         sim.close()
 
-    print(f"softphone page, localhost, {args.runs} loads (viewport 300×500)")
+    print(f"softphone page, localhost, {args.runs} loads (viewport 300×500), {machine()}")
     print(f"  cold load:  ready in {cold[0]:.0f} ms, transferred {cold[1] / 1024:.0f} KiB (decoded {cold[2] / 1024:.0f} KiB)")
     if warm:
         print(f"  warm loads: ready in median {statistics.median(warm):.0f} ms (max {max(warm):.0f} ms), "
               f"transferred median {statistics.median(weights) / 1024:.0f} KiB")
     print(f"  target: ready within 1000 ms — {'met' if cold[0] < 1000 and (not warm or max(warm) < 1000) else 'NOT met'}")
+    figure("softphone.ready.cold", cold[0], "ms", target="< 1000 ms", ok=cold[0] < 1000)
+    if warm:
+        figure("softphone.ready.warm", statistics.median(warm), "ms (median)", target="< 1000 ms", ok=max(warm) < 1000)
+    figure("softphone.weight.cold", cold[1] / 1024, "KiB transferred")
 
 
 if __name__ == "__main__":

@@ -359,6 +359,9 @@ def serve_in_thread(app):
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
+        # The request threads first: closing the server first closes the trigger a still-running
+        # request thread writes to when it finishes (waitress then logs a traceback).
+        server.task_dispatcher.shutdown(timeout=5)
         server.close()
         thread.join(timeout=5)
 
