@@ -6,13 +6,14 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from ..db import all_tenants
 from ..errors import UserError
 from ..i18n import _
 from ..models.meta import utcnow
 from .models import AccountEvent, AccountEventKind, Role, Tenant, User, email_key, find_user_by_email
-from .security import hash_password
+from .security import end_all_sessions, hash_password
 
 MIN_PASSWORD_LENGTH = 10
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -107,15 +108,16 @@ def set_user_active(session, user: User, active: bool, *, at: datetime | None = 
         return
     user.is_active = active
     if not active:
-        user.session_epoch += 1
+        end_all_sessions(session, user)
     if user.tenant_id is not None:
         kind = AccountEventKind.activated if active else AccountEventKind.deactivated
         session.add(AccountEvent(tenant_id=user.tenant_id, user_id=user.id, kind=kind, at=at or utcnow()))
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password; every session of the user ends."""
     check_password(password)
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
-    user.session_epoch += 1
+    end_all_sessions(object_session(user), user)

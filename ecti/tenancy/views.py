@@ -14,9 +14,9 @@ from ..api import API_PREFIX, api_view
 from ..audit.services import record_audit
 from ..errors import UserError
 from ..i18n import _
-from ..web import flash, get_or_404, localized_datetime
+from ..web import flash, get_or_404
 from .models import Role, User
-from .security import LoginRefused, authenticate
+from .security import LoginRefused, authenticate, end_all_sessions, open_sessions, session_counts, session_row_id
 from .services import create_user, set_user_active
 
 TENANT_ROLES = (Role.admin, Role.supervisor, Role.agent)
@@ -40,12 +40,7 @@ def login(request):
         user = authenticate(request.db, email, password)
     except LoginRefused as refused:
         request.response.status_int = 400 if refused.reason == "invalid" else 403
-        if refused.reason == "locked":
-            error = _(
-                "Too many failed attempts. Try again after ${time}.",
-                mapping={"time": localized_datetime(request, refused.until)},
-            )
-        elif refused.reason == "suspended":
+        if refused.reason == "suspended":
             error = _("This company's use of ECTI is suspended. Please contact your operator.")
         else:
             error = _("The e-mail address or the password is wrong.")
@@ -62,6 +57,20 @@ def logout(request):
     return HTTPSeeOther(request.route_url("login"), headers=headers)
 
 
+@view_config(route_name="account.sessions", renderer="ecti:console/templates/sessions.jinja2", permission="signed_in", request_method="GET")
+def my_sessions(request):
+    current = session_row_id(request.session.get("sid", ""))
+    return {"sessions": open_sessions(request.db, request.identity), "current": current}
+
+
+@view_config(route_name="account.sessions", permission="signed_in", request_method="POST")
+def sign_out_everywhere(request):
+    """End every session of the signed-in user, this one included."""
+    end_all_sessions(request.db, request.identity)
+    request.session.invalidate()
+    return HTTPSeeOther(request.route_url("login"))
+
+
 # --- tenant admin: users ---------------------------------------------------------------------
 
 @view_config(route_name="admin.users", renderer="ecti:console/templates/users.jinja2", permission="manage", request_method="GET")
@@ -71,7 +80,9 @@ def users_page(request):
 
 def _users_context(request, *, form, errors, new_password=None):
     users = request.db.scalars(select(User).order_by(User.display_name)).all()
-    return {"users": users, "roles": TENANT_ROLES, "form": form, "errors": errors, "new_password": new_password}
+    sessions = session_counts(request.db, [u.id for u in users])
+    return {"users": users, "roles": TENANT_ROLES, "form": form, "errors": errors, "new_password": new_password,
+            "sessions": sessions}
 
 
 @view_config(route_name="admin.users", renderer="ecti:console/templates/users.jinja2", permission="manage", request_method="POST")
@@ -99,6 +110,19 @@ def user_active(request):
     elif user.is_active != active:
         set_user_active(request.db, user, active)
         record_audit(request, "user.activate" if active else "user.deactivate", user, email=user.email)
+    return HTTPSeeOther(request.route_url("admin.users"))
+
+
+@view_config(route_name="admin.user_sessions", permission="manage", request_method="POST")
+def user_sessions_end(request):
+    """An administrator ends every session of one of the company's users (a lost laptop)."""
+    user = get_or_404(request, User, request.matchdict["id"])
+    ended = end_all_sessions(request.db, user)
+    record_audit(request, "user.sessions_ended", user, email=user.email, count=ended)
+    flash(request, _("Signed ${email} out everywhere.", mapping={"email": user.email}))
+    if user.id == request.identity.id:
+        request.session.invalidate()
+        return HTTPSeeOther(request.route_url("login"))
     return HTTPSeeOther(request.route_url("admin.users"))
 
 
@@ -208,11 +232,26 @@ def api_user_update(request, body: UserUpdate):
     return _user_out(user)
 
 
+class SessionsEnded(BaseModel):
+    ended: int
+
+
+@api_view("api.user_sessions", method="DELETE", summary="Sign a user out everywhere (end all their sessions)", permission="manage", response=SessionsEnded, tags=("users",), errors=(404,))
+def api_user_sessions_end(request):
+    user = get_or_404(request, User, request.matchdict["id"])
+    ended = end_all_sessions(request.db, user)
+    record_audit(request, "user.sessions_ended", user, email=user.email, count=ended)
+    return SessionsEnded(ended=ended)
+
+
 def includeme(config):
     config.add_route("login", "/login")
     config.add_route("logout", "/logout")
+    config.add_route("account.sessions", "/account/sessions")
     config.add_route("lang", "/lang/{code}")
     config.add_route("admin.users", "/admin/users")
     config.add_route("admin.user_active", "/admin/users/{id:\\d+}/active")
+    config.add_route("admin.user_sessions", "/admin/users/{id:\\d+}/sessions")
     config.add_route("api.users", f"{API_PREFIX}/users")
     config.add_route("api.user", f"{API_PREFIX}/users/{{id:\\d+}}")
+    config.add_route("api.user_sessions", f"{API_PREFIX}/users/{{id:\\d+}}/sessions")
