@@ -40,6 +40,7 @@ ENVIRONMENT = {
 #: Subsystems, in the order they are included.
 SUBSYSTEMS = (
     ".db",
+    ".headers",
     ".tenancy",
     ".api",
     ".console",

@@ -8,7 +8,7 @@ from pyramid.view import view_config
 
 from ecti.api import api_view
 from ecti.i18n import _
-from ecti.softphone import frame_ancestors, framing_tenant
+from ecti.softphone import allow_framed_page, framing_tenant
 from ecti.web import flash
 
 from .callcenter import (adapter_url, call_center_xml, check_settings, defaults, origin_allowed, public_base,
@@ -91,7 +91,7 @@ def guide_page(request):
 def standby_page(request):
     """Shown by Salesforce in the softphone panel when ECTI did not answer in time."""
     tenant = framing_tenant(request)
-    request.response.headers["Content-Security-Policy"] = "frame-ancestors " + " ".join(frame_ancestors(request))
+    allow_framed_page(request)
     retry = adapter_url(request, tenant) if tenant is not None else request.route_url("softphone")
     return {"retry_url": retry}
 
