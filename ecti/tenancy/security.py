@@ -61,33 +61,29 @@ class LoginRefused(Exception):
 
 
 def authenticate(session, email: str, password: str) -> User:
-    """Return the user for these credentials or raise :class:`LoginRefused`.
+    """Return the user for these credentials or raise :class:`LoginRefused`. Writes nothing:
+    the caller passes a reading session, so that SQLite's write lock is not held during the
+    argon2 verification (see :func:`rehash_if_needed`).
 
     An unknown address costs the same argon2 verification as a wrong password, and both get the
     same answer. Throttling is the caller's (:mod:`.throttle`).
     """
     with all_tenants(session):
-        try:
-            return _authenticate(session, email, password)
-        finally:
-            session.flush()  # a re-hashed password is written while the scope allows it
+        user = find_user_by_email(session, email)
+        if user is None or not user.is_active or not user.password_hash:
+            _verify(_DUMMY_HASH, password)
+            raise LoginRefused("invalid")
+        if not _verify(user.password_hash, password):
+            raise LoginRefused("invalid")
+        if user.tenant is not None and not user.tenant.is_active:
+            raise LoginRefused("suspended")
+    return user
 
 
-def _authenticate(session, email: str, password: str) -> User:
-    user = find_user_by_email(session, email)
-    if user is None or not user.is_active or not user.password_hash:
-        _verify(_DUMMY_HASH, password)
-        raise LoginRefused("invalid")
-    if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        raise LoginRefused("invalid")
-    if user.tenant is not None and not user.tenant.is_active:
-        raise LoginRefused("suspended")
-    user.failed_logins = 0
-    user.locked_until = None
+def rehash_if_needed(user: User, password: str) -> None:
+    """Re-hash a password stored with older argon2 parameters (``user`` of the writing session)."""
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    return user
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -236,3 +232,6 @@ def includeme(config):
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
     config.set_default_csrf_options(require_csrf=True)
     config.add_request_method(current_tenant, "tenant", reify=True)
+    from .throttle import verification_gate
+
+    config.registry["ecti.signin_gate"] = verification_gate(settings)

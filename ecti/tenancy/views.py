@@ -1,6 +1,7 @@
 """Sign-in and users (tenant admins): console pages and JSON API. Operator pages: ecti.operator."""
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Literal
 
@@ -12,11 +13,13 @@ from sqlalchemy import select
 
 from ..api import API_PREFIX, api_view
 from ..audit.services import record_audit
+from ..db import all_tenants
 from ..errors import UserError
 from ..i18n import _
-from ..web import flash, get_or_404
+from ..web import client_address, flash, get_or_404
+from . import throttle
 from .models import Role, User
-from .security import LoginRefused, authenticate, end_all_sessions, open_sessions, session_counts, session_row_id
+from .security import LoginRefused, authenticate, rehash_if_needed, end_all_sessions, open_sessions, session_counts, session_row_id
 from .services import create_user, set_user_active
 
 TENANT_ROLES = (Role.admin, Role.supervisor, Role.agent)
@@ -31,20 +34,47 @@ def login_form(request):
     return {"email": "", "error": None, "next": request.params.get("next", "")}
 
 
+#: How long a sign-in waits for its turn at the argon2 verification before "busy, try again".
+GATE_WAIT_SECONDS = 10
+
+
 @view_config(route_name="login", renderer="ecti:console/templates/login.jinja2", request_method="POST")
 def login(request):
     email = request.POST.get("email", "")
     password = request.POST.get("password", "")
     next_url = request.POST.get("next", "")
+    form = {"email": email, "next": next_url}
+    engine = request.registry["ecti.engine"]
+    address = client_address(request)
+    wait = throttle.reserve(engine, address, email)
+    if wait:
+        # The same answer whether the address is known or not, and no argon2 time spent.
+        seconds = max(1, math.ceil(wait))
+        request.response.status_int = 429
+        request.response.headers["Retry-After"] = str(seconds)
+        return {**form, "error": _("Too many sign-in attempts. Wait ${seconds} seconds and try again.", mapping={"seconds": seconds})}
+    gate = request.registry["ecti.signin_gate"]
+    if not gate.acquire(timeout=GATE_WAIT_SECONDS):
+        request.response.status_int = 503
+        request.response.headers["Retry-After"] = "5"
+        return {**form, "error": _("Sign-in is busy. Try again in a moment.")}
+    reading = request.registry["ecti.session_factory"]()
     try:
-        user = authenticate(request.db, email, password)
+        found = authenticate(reading, email, password)
     except LoginRefused as refused:
         request.response.status_int = 400 if refused.reason == "invalid" else 403
         if refused.reason == "suspended":
             error = _("This company's use of ECTI is suspended. Please contact your operator.")
         else:
             error = _("The e-mail address or the password is wrong.")
-        return {"email": email, "error": error, "next": next_url}
+        return {**form, "error": error}
+    finally:
+        gate.release()
+        reading.close()
+    with all_tenants(request.db):
+        user = request.db.get(User, found.id)
+    rehash_if_needed(user, password)
+    throttle.succeeded(request.db, address, email)
     remember(request, user.id, user=user)
     # Only local paths: an open redirect would hand the signed-in user to anyone.
     target = next_url if next_url.startswith("/") and not next_url.startswith("//") else request.route_url("home")
