@@ -35,7 +35,7 @@ def login_form(request):
 
 
 #: How long a sign-in waits for its turn at the argon2 verification before "busy, try again".
-GATE_WAIT_SECONDS = 10
+GATE_WAIT_SECONDS = 2
 
 
 @view_config(route_name="login", renderer="ecti:console/templates/login.jinja2", request_method="POST")
