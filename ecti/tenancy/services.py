@@ -20,7 +20,20 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def check_password(password: str) -> None:
+#: zxcvbn's score (0–4) a password needs: 3 means more than 10^8 guesses, out of reach of an
+#: online attack that the sign-in throttle slows down, while passphrases of ordinary words pass.
+MIN_PASSWORD_SCORE = 3
+#: What zxcvbn found in a weak password → what the person is told.
+WEAKNESS_MESSAGES = {
+    "repeat": _("The password repeats characters or a short pattern (like aaaa or abcabc). Choose one that does not."),
+    "sequence": _("The password is a simple sequence (like 12345 or abcde). Choose one that is not."),
+    "spatial": _("The password is a row of keys on the keyboard (like qwerty). Choose one that is not."),
+    "dictionary": _("The password is a commonly used password or too close to one. Choose a less common one, for example several unrelated words."),
+}
+
+
+def check_password(password: str, *, user_inputs: tuple[str, ...] = ()) -> None:
+    """Refuse short, common and trivially patterned passwords (zxcvbn), with a specific reason."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(
             "password_too_short",
@@ -28,6 +41,21 @@ def check_password(password: str) -> None:
             field="password",
             status=422,
         )
+    from zxcvbn import zxcvbn
+
+    # zxcvbn's time grows with the length; the first 64 characters decide anyway.
+    result = zxcvbn(password[:64], user_inputs=[part for value in user_inputs for part in re.split(r"[@.\s]+", value) if part])
+    if result["score"] >= MIN_PASSWORD_SCORE:
+        return
+    # The reason is what makes up most of the password.
+    longest = max(result.get("sequence", []), key=lambda match: len(match.get("token", "")), default={})
+    reason = longest.get("pattern")
+    raise UserError(
+        "password_too_weak",
+        WEAKNESS_MESSAGES.get(reason, _("The password is too easy to guess. Choose a longer one, for example several unrelated words.")),
+        field="password",
+        status=422,
+    )
 
 
 def create_tenant(
@@ -83,7 +111,7 @@ def create_user(
     if (role is Role.operator) != (tenant is None):
         raise UserError("invalid_role", _("Operators belong to no company; other roles belong to one."), field="role", status=422)
     if password is not None:
-        check_password(password)
+        check_password(password, user_inputs=(email, display_name))
     with all_tenants(session):
         if find_user_by_email(session, email) is not None:
             raise UserError("email_taken", _("The e-mail address ${email} is already used.", mapping={"email": email}), field="email", status=409)
@@ -116,7 +144,7 @@ def set_user_active(session, user: User, active: bool, *, at: datetime | None = 
 
 def set_password(user: User, password: str) -> None:
     """A new password; every session of the user ends."""
-    check_password(password)
+    check_password(password, user_inputs=(user.email, user.display_name))
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
