@@ -5,7 +5,7 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
 from ..db import all_tenants
@@ -113,8 +113,14 @@ def create_user(
     if password is not None:
         check_password(password, user_inputs=(email, display_name))
     with all_tenants(session):
-        if find_user_by_email(session, email) is not None:
-            raise UserError("email_taken", _("The e-mail address ${email} is already used.", mapping={"email": email}), field="email", status=409)
+        existing = find_user_by_email(session, email)
+        if existing is not None:
+            if tenant is not None and existing.tenant_id == tenant.id:
+                raise UserError("email_taken", _("The e-mail address ${email} is already used.", mapping={"email": email}), field="email", status=409)
+            # Login names are unique across companies; say so without telling that another
+            # company (or the operator) has this address.
+            raise UserError("email_unavailable", _("The e-mail address ${email} cannot be used for a new user. Use another address.",
+                                                   mapping={"email": email}), field="email", status=409)
         user = User(
             tenant_id=tenant.id if tenant else None,
             email=email,
@@ -128,6 +134,28 @@ def create_user(
             session.add(AccountEvent(tenant_id=tenant.id, user_id=user.id, kind=AccountEventKind.activated, at=at or utcnow()))
             session.flush()
     return user
+
+
+def check_admin_remains(session, user: User, *, role: Role | None = None, active: bool | None = None) -> None:
+    """Refuse a change that would leave the company without an active administrator."""
+    if user.tenant_id is None or user.role is not Role.admin or not user.is_active:
+        return
+    if (role is None or role is Role.admin) and active is not False:
+        return
+    with all_tenants(session):
+        others = session.scalar(
+            select(func.count()).select_from(User).where(
+                User.tenant_id == user.tenant_id, User.role == Role.admin, User.is_active.is_(True), User.id != user.id
+            )
+        )
+    if not others:
+        raise UserError(
+            "last_admin",
+            _("${email} is the company's only active administrator. Make another user an administrator first.",
+              mapping={"email": user.email}),
+            field="role" if active is not False else "is_active",
+            status=422,
+        )
 
 
 def set_user_active(session, user: User, active: bool, *, at: datetime | None = None) -> None:

@@ -20,7 +20,7 @@ from ..web import client_address, flash, get_or_404
 from . import throttle
 from .models import Role, User
 from .security import LoginRefused, authenticate, rehash_if_needed, end_all_sessions, open_sessions, session_counts, session_row_id
-from .services import create_user, set_user_active
+from .services import check_admin_remains, create_user, set_user_active
 
 TENANT_ROLES = (Role.admin, Role.supervisor, Role.agent)
 
@@ -138,6 +138,11 @@ def user_active(request):
     if user.id == request.identity.id and not active:
         flash(request, _("You cannot deactivate yourself."), "error")
     elif user.is_active != active:
+        try:
+            check_admin_remains(request.db, user, active=active)
+        except UserError as err:
+            flash(request, err.message, "error")
+            return HTTPSeeOther(request.route_url("admin.users"))
         set_user_active(request.db, user, active)
         record_audit(request, "user.activate" if active else "user.deactivate", user, email=user.email)
     return HTTPSeeOther(request.route_url("admin.users"))
@@ -244,6 +249,7 @@ def api_user(request):
 def api_user_update(request, body: UserUpdate):
     user = get_or_404(request, User, request.matchdict["id"])
     before = {"display_name": user.display_name, "role": user.role.value, "locale": user.locale}
+    check_admin_remains(request.db, user, role=Role(body.role) if body.role else None, active=body.is_active)
     if body.display_name is not None:
         user.display_name = body.display_name.strip()
     if body.role is not None:

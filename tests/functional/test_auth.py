@@ -215,3 +215,48 @@ def test_users_of_a_suspended_tenant_cannot_sign_in(webtest, admin, db):
     response = submit_login(webtest, admin.email, admin.password)
     assert response.status_int == 403
     assert "停止" in response.text
+
+
+def test_the_last_active_admin_cannot_be_demoted_or_deactivated(api, webtest, admin, make_user, login, db):
+    token = login(api.testapp, admin)
+    headers = {"X-CSRF-Token": token}
+    refused = api.patch(f"/api/v1/users/{admin.id}", json={"role": "agent"}, headers=headers)
+    assert refused.status_int == 422
+    assert refused.json["error"]["code"] == "last_admin"
+    assert "唯一の有効な管理者" in refused.json["error"]["message"]
+    assert db.get(User, admin.id).role.value == "admin"
+    # With a second administrator, the first may step down; the second is then the last one.
+    second = make_user(admin.tenant, role="admin", email="second@acme.example")
+    assert api.patch(f"/api/v1/users/{admin.id}", json={"role": "supervisor"}, headers=headers).status_int == 200
+    assert api.patch(f"/api/v1/users/{second.id}", json={"is_active": False}, headers=headers).status_int == 403  # no longer admin
+    api.testapp.reset()
+    token = login(api.testapp, second)
+    last = api.patch(f"/api/v1/users/{second.id}", json={"role": "agent", "is_active": False}, headers={"X-CSRF-Token": token})
+    assert last.status_int == 422 and last.json["error"]["code"] == "last_admin"
+    db.expire_all()
+    assert db.get(User, second.id).is_active and db.get(User, second.id).role.value == "admin"
+
+
+def test_the_operator_reissuing_a_password_reactivates_a_deactivated_admin(webtest, admin, make_user, login, db):
+    from ecti.operator.services import reissue_password
+    from ecti.tenancy.services import set_user_active
+
+    user = db.get(User, admin.id)
+    set_user_active(db, user, False)  # e.g. data from before the last-admin protection
+    password = reissue_password(user)
+    db.commit()
+    assert user.is_active
+    response = submit_login(webtest, admin.email, password)
+    assert response.status_int == 303
+
+
+def test_an_address_of_another_company_is_refused_without_saying_it_exists(api, admin, make_tenant, make_user, login):
+    make_user(make_tenant(slug="other", name="他社"), role="agent", email="taken@other.example")
+    make_user(admin.tenant, role="agent", email="mine@acme.example")
+    headers = {"X-CSRF-Token": login(api.testapp, admin)}
+    body = {"display_name": "新人", "role": "agent", "password": "a fresh passphrase 42"}
+    ours = api.post("/api/v1/users", json={**body, "email": "mine@acme.example"}, headers=headers)
+    assert ours.status_int == 409 and ours.json["error"]["code"] == "email_taken"
+    theirs = api.post("/api/v1/users", json={**body, "email": "taken@other.example"}, headers=headers)
+    assert theirs.status_int == 409 and theirs.json["error"]["code"] == "email_unavailable"
+    assert "使えません" in theirs.json["error"]["message"] and "使われて" not in theirs.json["error"]["message"]
