@@ -87,7 +87,7 @@ def main() -> None:
         session.add(recording)
         session.commit()
         recording_id = recording.id
-    settings = {"sqlalchemy.url": url, "ecti.secret_key": "benchmark" * 4, "ecti.encryption_keys": ENCRYPTION_KEY,
+    settings = {"sqlalchemy.url": url, "ecti.secret_key": "benchmark" * 4, "ecti.environment": "test", "ecti.encryption_keys": ENCRYPTION_KEY,
                 "ecti.twilio.api_base_url": sim.api_base, "ecti.jobs.backend": "memory", "ecti.media_dir": tempfile.mkdtemp()}
     app = configure(settings, engine=engine).make_wsgi_app()
     with serve_in_thread(app) as base:

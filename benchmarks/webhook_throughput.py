@@ -51,6 +51,7 @@ def settings(url: str) -> dict:
     return {
         "sqlalchemy.url": url,
         "ecti.secret_key": "benchmark",
+        "ecti.environment": "test",
         "ecti.encryption_keys": ENCRYPTION_KEY,
         "ecti.media_dir": os.path.join(tempfile.gettempdir(), "ecti-benchmark-media"),
         "ecti.jobs.path": os.path.join(tempfile.gettempdir(), "ecti-benchmark-jobs.sqlite"),

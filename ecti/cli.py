@@ -223,7 +223,17 @@ def plugins(ctx):
 
 @cli.group()
 def secrets():
-    """Encryption keys for secrets stored in the database."""
+    """The secret key and the encryption keys for secrets stored in the database."""
+
+
+@secrets.command("generate")
+def secrets_generate():
+    """Print a new ECTI_SECRET_KEY and ECTI_ENCRYPTION_KEYS (for the environment of production)."""
+    from .crypto import SecretBox
+    from .keys import new_secret_key
+
+    click.echo(f"ECTI_SECRET_KEY={new_secret_key()}")
+    click.echo(f"ECTI_ENCRYPTION_KEYS={SecretBox.generate_key()}")
 
 
 @secrets.command("generate-key")

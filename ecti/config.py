@@ -17,6 +17,7 @@ from pyramid.path import package_of
 from pyramid.settings import aslist
 
 from .crypto import SecretBox
+from .keys import WeakKey, check_keys
 from .plugins import Registries, get_plugin_manager
 
 #: Settings that may come from the environment (production.ini holds no secrets).
@@ -32,11 +33,14 @@ ENVIRONMENT = {
     "ECTI_SMTP_PORT": "ecti.mail.port",
     "ECTI_SMTP_USERNAME": "ecti.mail.username",
     "ECTI_SMTP_PASSWORD": "ecti.mail.password",
+    "ECTI_ENVIRONMENT": "ecti.environment",
+    "ECTI_TRUSTED_PROXIES": "ecti.trusted_proxies",
 }
 
 #: Subsystems, in the order they are included.
 SUBSYSTEMS = (
     ".db",
+    ".headers",
     ".tenancy",
     ".api",
     ".console",
@@ -75,6 +79,10 @@ def settings_from_environment(settings: dict, environ=os.environ) -> dict:
         if not settings.get(key) or re.fullmatch(r"\$\{?\w+\}?", settings[key]):
             var = next(v for v, k in ENVIRONMENT.items() if k == key)
             raise ConfigurationError(f"setting {key} is missing: set the environment variable {var}")
+    try:
+        check_keys(settings)
+    except WeakKey as exc:
+        raise ConfigurationError(str(exc)) from None
     settings.setdefault("ecti.version", importlib.metadata.version("ecti"))
     settings.setdefault("pyramid.default_locale_name", "ja")
     settings.setdefault("jinja2.extensions", "jinja2.ext.i18n")

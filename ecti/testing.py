@@ -50,6 +50,7 @@ def base_settings(url: str) -> dict:
         "sqlalchemy.url": url,
         "ecti.secret_key": "test-secret-" + "x" * 32,
         "ecti.encryption_keys": TEST_ENCRYPTION_KEY,
+        "ecti.environment": "test",
         "ecti.public_url": "http://localhost",
         "ecti.media_dir": os.path.join(tempfile.gettempdir(), f"ecti-test-media-{os.getpid()}"),
         "pyramid.default_locale_name": "ja",

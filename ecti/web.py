@@ -69,3 +69,20 @@ def local_time(context, value):
 def flash(request, message, queue: str = "") -> None:
     """Flash a message for the next page, translated now: the session keeps plain text only."""
     request.session.flash(request.localizer.translate(message), queue)
+
+
+def client_address(request) -> str:
+    """The address of the browser: ``request.remote_addr``, or — only when the request came
+    from a proxy named in ``ecti.trusted_proxies`` — the last address that proxy chain added to
+    ``X-Forwarded-For`` which is not itself a trusted proxy. (waitress with ``trusted_proxy``
+    already does this before the app sees the request; then the setting may stay empty.)"""
+    from pyramid.settings import aslist
+
+    remote = request.remote_addr or ""
+    trusted = set(aslist(request.registry.settings.get("ecti.trusted_proxies", "")))
+    if remote in trusted:
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+        for address in reversed(forwarded):
+            if address not in trusted:
+                return address[:45]
+    return remote[:45]

@@ -119,6 +119,26 @@ def check_settings(request, settings: QueueSettings, *, queue: Queue | None = No
     if kind == "flow" and not target:
         raise UserError("overflow_target_required", _("Name the flow node calls go to."), field="overflow", status=422)
     settings.overflow = {"kind": kind, "target": target} if kind != "hangup" else {"kind": "hangup"}
+    check_hold_audio(request, settings.hold_audio)
+
+
+#: What a hold-audio reference may hold: a prompt of the company's library, or text and a voice.
+HOLD_AUDIO_KEYS = {"prompt_id", "text", "voice"}
+
+
+def check_hold_audio(request, ref) -> None:
+    """Hold audio is empty, a prompt of this company, or text to speak — like a flow's prompt
+    references; another company's prompt id or any other JSON is refused."""
+    from ..prompts import check_prompt_ref
+
+    if ref in (None, {}):
+        return
+    if not isinstance(ref, dict) or not set(ref) <= HOLD_AUDIO_KEYS or ("prompt_id" in ref) == ("text" in ref):
+        raise UserError("bad_hold_audio", _("Hold audio is either a prompt of the library or a text to speak."), field="hold_audio", status=422)
+    try:
+        check_prompt_ref(request, request.tenant, ref)
+    except UserError as err:
+        raise UserError(err.code, err.message, field="hold_audio", status=422) from None
 
 
 def apply_settings(queue: Queue, settings: QueueSettings) -> None:

@@ -34,6 +34,7 @@ ACTIONS: dict[str, TranslationString] = {
     "user.deactivate": _("Deactivated user ${email}"),
     "user.activate": _("Reactivated user ${email}"),
     "user.update": _("Changed user ${email}: ${changes}"),
+    "user.sessions_ended": _("Signed user ${email} out everywhere (${count} session(s) ended)"),
     "sms.notification_recipients": _("Changed who is notified of incoming SMS: ${emails}"),
 }
 

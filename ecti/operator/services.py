@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import object_session
 
 from ..calls.models import Call
 from ..db import all_tenants
@@ -19,7 +20,7 @@ from ..i18n import _
 from ..models.meta import utcnow
 from ..telephony.models import PhoneNumber
 from ..tenancy.models import Role, Tenant, TenantStatus, User, email_key, find_user_by_email
-from ..tenancy.services import create_tenant, create_user, set_password
+from ..tenancy.services import create_tenant, create_user, set_password, set_user_active
 from .models import WebhookError
 
 log = logging.getLogger(__name__)
@@ -298,7 +299,10 @@ def resume_tenant(tenant: Tenant) -> bool:
 
 
 def reissue_password(user: User) -> str:
-    """A new one-time password for a company administrator who lost theirs (signs them out)."""
+    """A new one-time password for a company administrator who lost theirs (signs them out);
+    a deactivated administrator is reactivated, so the company gets an administrator back."""
     password = new_one_time_password()
     set_password(user, password)
+    if not user.is_active:
+        set_user_active(object_session(user), user, True)
     return password

@@ -96,7 +96,17 @@ def _frame_policy(event: BeforeRender) -> None:
     route = getattr(request, "matched_route", None)
     if route is None or route.name not in FRAMED_ROUTES:
         return
-    request.response.headers["Content-Security-Policy"] = "frame-ancestors " + " ".join(frame_ancestors(request))
+    allow_framed_page(request)
+
+
+def allow_framed_page(request) -> None:
+    """This response may be framed by the company's CRM (``frame-ancestors``), and the scripts the
+    CRM's adapter loads from those domains (Salesforce's Open CTI) may run."""
+    from ..headers import add_sources, allow_framing
+
+    sources = frame_ancestors(request)
+    allow_framing(request, sources)
+    add_sources(request, "script-src", [s for s in sources if s != "'self'"])
 
 
 def includeme(config):

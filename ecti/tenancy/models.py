@@ -120,3 +120,31 @@ def email_key(email: str) -> str:
 def find_user_by_email(session, email: str) -> User | None:
     """Look a login name up across tenants (the caller opens the all-tenants scope)."""
     return session.scalar(select(User).where(func.lower(User.email) == email_key(email)))
+
+
+class UserSession(Base):
+    """One signed-in browser (server side): the cookie holds a random token whose SHA-256 is
+    the id, so signing out, "sign out everywhere" and an administrator can end it for good.
+    Not tenant-scoped: it is looked up before the request knows its tenant."""
+
+    __tablename__ = "user_sessions"
+
+    #: SHA-256 (hex) of the token in the signed cookie; the token itself is never stored.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    client_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class SigninThrottle(Base):
+    """Recent failed sign-ins of one client address or one login name (a SHA-256 of it), shared
+    by every app process; see :mod:`ecti.tenancy.throttle`."""
+
+    __tablename__ = "signin_throttles"
+
+    #: ``address:<ip>`` or ``account:<sha256 of the lower-case e-mail>``.
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

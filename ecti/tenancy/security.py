@@ -3,16 +3,22 @@
 * Passwords are hashed with argon2 (``argon2-cffi`` defaults, re-hashed when they change).
 * The session cookie is signed, HttpOnly, and its SameSite/Secure flags come from settings:
   production serves the softphone inside a Salesforce iframe, which needs ``SameSite=None;
-  Secure``. The session holds the user id and the user's ``session_epoch``; bumping the epoch
-  (password change, deactivation, "sign out everywhere") ends every session of that user.
-* After :data:`MAX_FAILED_LOGINS` failures in a row an account is locked, and each further
-  failure doubles the lock (15 min, 30 min, ... capped at 24 h).
+  Secure``. The cookie holds the user id, the user's ``session_epoch`` and a random token whose
+  SHA-256 names a :class:`~ecti.tenancy.models.UserSession` row. Signing out deletes that row,
+  so a copy of the cookie taken before is worth nothing; "sign out everywhere", an
+  administrator ending a user's sessions, a password change and deactivation delete all of the
+  user's rows and bump the epoch. A session lasts at most ``ecti.session_lifetime`` seconds
+  (7 days) and ends after ``ecti.session_timeout`` (12 h) without a request.
+* Failed sign-ins are throttled per client address and per login name (:mod:`.throttle`),
+  never by locking the account.
 * Every state-changing request needs the CSRF token (form field ``csrf_token`` or header
   ``X-CSRF-Token``), except carrier webhooks, which are authenticated by signature instead.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import hashlib
+import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,14 +26,14 @@ from pyramid.security import Allowed, Denied
 from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
+from sqlalchemy import delete, select
 
 from ..db import ALL_TENANTS, SCOPE_KEY, all_tenants, set_tenant_scope
 from ..models.meta import utcnow
-from .models import Role, Tenant, User, find_user_by_email
+from .models import Role, Tenant, User, UserSession, find_user_by_email
 
-MAX_FAILED_LOGINS = 5
-FIRST_LOCK = timedelta(minutes=15)
-LONGEST_LOCK = timedelta(hours=24)
+#: How long a session may last at most, signed in once (``ecti.session_lifetime``, seconds).
+DEFAULT_SESSION_LIFETIME = 7 * 24 * 3600
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so that both cases take the same time.
@@ -47,49 +53,37 @@ def hash_password(password: str) -> str:
 
 
 class LoginRefused(Exception):
-    """Sign-in failed; ``reason`` is ``invalid``, ``locked`` (with ``until``) or ``suspended``."""
+    """Sign-in failed; ``reason`` is ``invalid`` or ``suspended``."""
 
-    def __init__(self, reason: str, until: datetime | None = None):
+    def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
-        self.until = until
 
 
-def authenticate(session, email: str, password: str, *, now: datetime | None = None) -> User:
-    """Return the user for these credentials or raise :class:`LoginRefused`.
+def authenticate(session, email: str, password: str) -> User:
+    """Return the user for these credentials or raise :class:`LoginRefused`. Writes nothing:
+    the caller passes a reading session, so that SQLite's write lock is not held during the
+    argon2 verification (see :func:`rehash_if_needed`).
 
-    Failed attempts are counted on the account (the caller commits them even though the
-    sign-in failed).
+    An unknown address costs the same argon2 verification as a wrong password, and both get the
+    same answer. Throttling is the caller's (:mod:`.throttle`).
     """
-    now = now or utcnow()
     with all_tenants(session):
-        try:
-            return _authenticate(session, email, password, now)
-        finally:
-            session.flush()  # the failure count is written while the scope allows it
+        user = find_user_by_email(session, email)
+        if user is None or not user.is_active or not user.password_hash:
+            _verify(_DUMMY_HASH, password)
+            raise LoginRefused("invalid")
+        if not _verify(user.password_hash, password):
+            raise LoginRefused("invalid")
+        if user.tenant is not None and not user.tenant.is_active:
+            raise LoginRefused("suspended")
+    return user
 
 
-def _authenticate(session, email: str, password: str, now: datetime) -> User:
-    user = find_user_by_email(session, email)
-    if user is None or not user.is_active or not user.password_hash:
-        _verify(_DUMMY_HASH, password)
-        raise LoginRefused("invalid")
-    if user.locked_until and user.locked_until > now:
-        raise LoginRefused("locked", user.locked_until)
-    if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            lock = min(FIRST_LOCK * 2 ** (user.failed_logins - MAX_FAILED_LOGINS), LONGEST_LOCK)
-            user.locked_until = now + lock
-            raise LoginRefused("locked", user.locked_until)
-        raise LoginRefused("invalid")
-    if user.tenant is not None and not user.tenant.is_active:
-        raise LoginRefused("suspended")
-    user.failed_logins = 0
-    user.locked_until = None
+def rehash_if_needed(user: User, password: str) -> None:
+    """Re-hash a password stored with older argon2 parameters (``user`` of the writing session)."""
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    return user
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -99,21 +93,90 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+# --- server-side sessions ----------------------------------------------------------------------
+
+def session_row_id(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def session_lifetime(settings) -> timedelta:
+    return timedelta(seconds=int(settings.get("ecti.session_lifetime", DEFAULT_SESSION_LIFETIME)))
+
+
+def start_session(request, user: User) -> None:
+    """Sign ``user`` in on this browser: a new cookie session naming a new server-side row."""
+    from ..web import client_address
+
+    # A new session id at sign-in: a session fixed before sign-in is worth nothing.
+    request.session.invalidate()
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db = request.db
+    # Sessions past their lifetime are gone anyway; drop this user's rows of them.
+    db.execute(delete(UserSession).where(UserSession.user_id == user.id,
+                                         UserSession.created_at < now - session_lifetime(request.registry.settings)))
+    db.add(UserSession(id=session_row_id(token), user_id=user.id, created_at=now, client_address=client_address(request),
+                       user_agent=(request.user_agent or "")[:200] or None))
+    request.session["user_id"] = user.id
+    request.session["epoch"] = user.session_epoch
+    request.session["sid"] = token
+
+
+def end_session(request) -> None:
+    """Sign this browser out: its server-side row goes, so no copy of the cookie works again."""
+    token = request.session.get("sid")
+    if token:
+        request.db.execute(delete(UserSession).where(UserSession.id == session_row_id(token)))
+    request.session.invalidate()
+
+
+def end_all_sessions(db, user: User) -> int:
+    """End every session of ``user`` (sign out everywhere, deactivation, password change,
+    an administrator's decision); returns how many were open."""
+    ended = db.execute(delete(UserSession).where(UserSession.user_id == user.id)).rowcount or 0
+    user.session_epoch += 1
+    return ended
+
+
+def session_counts(db, user_ids: list[int]) -> dict[int, int]:
+    """How many sessions each of these users has open (users without one are missing)."""
+    from sqlalchemy import func
+
+    if not user_ids:
+        return {}
+    rows = db.execute(select(UserSession.user_id, func.count()).where(UserSession.user_id.in_(user_ids)).group_by(UserSession.user_id))
+    return dict(rows.all())
+
+
+def open_sessions(db, user: User) -> list[UserSession]:
+    return list(db.scalars(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.created_at.desc())))
+
+
 class SecurityPolicy:
     """Session-based identity; permissions by role (:data:`PERMISSIONS`)."""
 
     def identity(self, request) -> User | None:
         user_id = request.session.get("user_id")
+        token = request.session.get("sid")
         if user_id is None:
             return None
-        with all_tenants(request.db):
-            user = request.db.get(User, user_id)
+        user = None
+        if token:
+            with all_tenants(request.db):
+                row = request.db.execute(
+                    select(User, UserSession.created_at).join(UserSession, UserSession.user_id == User.id)
+                    .where(UserSession.id == session_row_id(token), User.id == user_id)
+                ).first()
+            if row is not None and row[1] > utcnow() - session_lifetime(request.registry.settings):
+                user = row[0]
         if (
             user is None
             or not user.is_active
             or user.session_epoch != request.session.get("epoch")
             or (user.tenant is not None and not user.tenant.is_active)
         ):
+            # An ended session: forget it, so the cookie this response re-issues names nobody.
+            request.session.invalidate()
             return None
         # From here on every query of this request sees only this user's tenant; operators,
         # who host every tenant, see all of them.
@@ -136,15 +199,11 @@ class SecurityPolicy:
         return Denied(f"role {user.role.value} lacks {permission}")
 
     def remember(self, request, userid, **kw):
-        user = kw["user"]
-        # A new session id at sign-in: a session fixed before sign-in is worth nothing.
-        request.session.invalidate()
-        request.session["user_id"] = user.id
-        request.session["epoch"] = user.session_epoch
+        start_session(request, kw["user"])
         return []
 
     def forget(self, request, **kw):
-        request.session.invalidate()
+        end_session(request)
         return []
 
 
@@ -173,3 +232,6 @@ def includeme(config):
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
     config.set_default_csrf_options(require_csrf=True)
     config.add_request_method(current_tenant, "tenant", reify=True)
+    from .throttle import verification_gate
+
+    config.registry["ecti.signin_gate"] = verification_gate(settings)

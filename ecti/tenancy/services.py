@@ -5,21 +5,35 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import object_session
 
 from ..db import all_tenants
 from ..errors import UserError
 from ..i18n import _
 from ..models.meta import utcnow
 from .models import AccountEvent, AccountEventKind, Role, Tenant, User, email_key, find_user_by_email
-from .security import hash_password
+from .security import end_all_sessions, hash_password
 
 MIN_PASSWORD_LENGTH = 10
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def check_password(password: str) -> None:
+#: zxcvbn's score (0–4) a password needs: 3 means more than 10^8 guesses, out of reach of an
+#: online attack that the sign-in throttle slows down, while passphrases of ordinary words pass.
+MIN_PASSWORD_SCORE = 3
+#: What zxcvbn found in a weak password → what the person is told.
+WEAKNESS_MESSAGES = {
+    "repeat": _("The password repeats characters or a short pattern (like aaaa or abcabc). Choose one that does not."),
+    "sequence": _("The password is a simple sequence (like 12345 or abcde). Choose one that is not."),
+    "spatial": _("The password is a row of keys on the keyboard (like qwerty). Choose one that is not."),
+    "dictionary": _("The password is a commonly used password or too close to one. Choose a less common one, for example several unrelated words."),
+}
+
+
+def check_password(password: str, *, user_inputs: tuple[str, ...] = ()) -> None:
+    """Refuse short, common and trivially patterned passwords (zxcvbn), with a specific reason."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(
             "password_too_short",
@@ -27,6 +41,21 @@ def check_password(password: str) -> None:
             field="password",
             status=422,
         )
+    from zxcvbn import zxcvbn
+
+    # zxcvbn's time grows with the length; the first 64 characters decide anyway.
+    result = zxcvbn(password[:64], user_inputs=[part for value in user_inputs for part in re.split(r"[@.\s]+", value) if part])
+    if result["score"] >= MIN_PASSWORD_SCORE:
+        return
+    # The reason is what makes up most of the password.
+    longest = max(result.get("sequence", []), key=lambda match: len(match.get("token", "")), default={})
+    reason = longest.get("pattern")
+    raise UserError(
+        "password_too_weak",
+        WEAKNESS_MESSAGES.get(reason, _("The password is too easy to guess. Choose a longer one, for example several unrelated words.")),
+        field="password",
+        status=422,
+    )
 
 
 def create_tenant(
@@ -82,10 +111,16 @@ def create_user(
     if (role is Role.operator) != (tenant is None):
         raise UserError("invalid_role", _("Operators belong to no company; other roles belong to one."), field="role", status=422)
     if password is not None:
-        check_password(password)
+        check_password(password, user_inputs=(email, display_name))
     with all_tenants(session):
-        if find_user_by_email(session, email) is not None:
-            raise UserError("email_taken", _("The e-mail address ${email} is already used.", mapping={"email": email}), field="email", status=409)
+        existing = find_user_by_email(session, email)
+        if existing is not None:
+            if tenant is not None and existing.tenant_id == tenant.id:
+                raise UserError("email_taken", _("The e-mail address ${email} is already used.", mapping={"email": email}), field="email", status=409)
+            # Login names are unique across companies; say so without telling that another
+            # company (or the operator) has this address.
+            raise UserError("email_unavailable", _("The e-mail address ${email} cannot be used for a new user. Use another address.",
+                                                   mapping={"email": email}), field="email", status=409)
         user = User(
             tenant_id=tenant.id if tenant else None,
             email=email,
@@ -101,21 +136,44 @@ def create_user(
     return user
 
 
+def check_admin_remains(session, user: User, *, role: Role | None = None, active: bool | None = None) -> None:
+    """Refuse a change that would leave the company without an active administrator."""
+    if user.tenant_id is None or user.role is not Role.admin or not user.is_active:
+        return
+    if (role is None or role is Role.admin) and active is not False:
+        return
+    with all_tenants(session):
+        others = session.scalar(
+            select(func.count()).select_from(User).where(
+                User.tenant_id == user.tenant_id, User.role == Role.admin, User.is_active.is_(True), User.id != user.id
+            )
+        )
+    if not others:
+        raise UserError(
+            "last_admin",
+            _("${email} is the company's only active administrator. Make another user an administrator first.",
+              mapping={"email": user.email}),
+            field="role" if active is not False else "is_active",
+            status=422,
+        )
+
+
 def set_user_active(session, user: User, active: bool, *, at: datetime | None = None) -> None:
     """Deactivate (signing the user out everywhere) or reactivate; recorded for billing."""
     if user.is_active == active:
         return
     user.is_active = active
     if not active:
-        user.session_epoch += 1
+        end_all_sessions(session, user)
     if user.tenant_id is not None:
         kind = AccountEventKind.activated if active else AccountEventKind.deactivated
         session.add(AccountEvent(tenant_id=user.tenant_id, user_id=user.id, kind=kind, at=at or utcnow()))
 
 
 def set_password(user: User, password: str) -> None:
-    check_password(password)
+    """A new password; every session of the user ends."""
+    check_password(password, user_inputs=(user.email, user.display_name))
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
-    user.session_epoch += 1
+    end_all_sessions(object_session(user), user)

@@ -1,6 +1,7 @@
 """Sign-in and users (tenant admins): console pages and JSON API. Operator pages: ecti.operator."""
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Literal
 
@@ -12,12 +13,14 @@ from sqlalchemy import select
 
 from ..api import API_PREFIX, api_view
 from ..audit.services import record_audit
+from ..db import all_tenants
 from ..errors import UserError
 from ..i18n import _
-from ..web import flash, get_or_404, localized_datetime
+from ..web import client_address, flash, get_or_404
+from . import throttle
 from .models import Role, User
-from .security import LoginRefused, authenticate
-from .services import create_user, set_user_active
+from .security import LoginRefused, authenticate, rehash_if_needed, end_all_sessions, open_sessions, session_counts, session_row_id
+from .services import check_admin_remains, create_user, set_user_active
 
 TENANT_ROLES = (Role.admin, Role.supervisor, Role.agent)
 
@@ -31,25 +34,47 @@ def login_form(request):
     return {"email": "", "error": None, "next": request.params.get("next", "")}
 
 
+#: How long a sign-in waits for its turn at the argon2 verification before "busy, try again".
+GATE_WAIT_SECONDS = 2
+
+
 @view_config(route_name="login", renderer="ecti:console/templates/login.jinja2", request_method="POST")
 def login(request):
     email = request.POST.get("email", "")
     password = request.POST.get("password", "")
     next_url = request.POST.get("next", "")
+    form = {"email": email, "next": next_url}
+    engine = request.registry["ecti.engine"]
+    address = client_address(request)
+    wait = throttle.reserve(engine, address, email)
+    if wait:
+        # The same answer whether the address is known or not, and no argon2 time spent.
+        seconds = max(1, math.ceil(wait))
+        request.response.status_int = 429
+        request.response.headers["Retry-After"] = str(seconds)
+        return {**form, "error": _("Too many sign-in attempts. Wait ${seconds} seconds and try again.", mapping={"seconds": seconds})}
+    gate = request.registry["ecti.signin_gate"]
+    if not gate.acquire(timeout=GATE_WAIT_SECONDS):
+        request.response.status_int = 503
+        request.response.headers["Retry-After"] = "5"
+        return {**form, "error": _("Sign-in is busy. Try again in a moment.")}
+    reading = request.registry["ecti.session_factory"]()
     try:
-        user = authenticate(request.db, email, password)
+        found = authenticate(reading, email, password)
     except LoginRefused as refused:
         request.response.status_int = 400 if refused.reason == "invalid" else 403
-        if refused.reason == "locked":
-            error = _(
-                "Too many failed attempts. Try again after ${time}.",
-                mapping={"time": localized_datetime(request, refused.until)},
-            )
-        elif refused.reason == "suspended":
+        if refused.reason == "suspended":
             error = _("This company's use of ECTI is suspended. Please contact your operator.")
         else:
             error = _("The e-mail address or the password is wrong.")
-        return {"email": email, "error": error, "next": next_url}
+        return {**form, "error": error}
+    finally:
+        gate.release()
+        reading.close()
+    with all_tenants(request.db):
+        user = request.db.get(User, found.id)
+    rehash_if_needed(user, password)
+    throttle.succeeded(request.db, address, email)
     remember(request, user.id, user=user)
     # Only local paths: an open redirect would hand the signed-in user to anyone.
     target = next_url if next_url.startswith("/") and not next_url.startswith("//") else request.route_url("home")
@@ -62,6 +87,20 @@ def logout(request):
     return HTTPSeeOther(request.route_url("login"), headers=headers)
 
 
+@view_config(route_name="account.sessions", renderer="ecti:console/templates/sessions.jinja2", permission="signed_in", request_method="GET")
+def my_sessions(request):
+    current = session_row_id(request.session.get("sid", ""))
+    return {"sessions": open_sessions(request.db, request.identity), "current": current}
+
+
+@view_config(route_name="account.sessions", permission="signed_in", request_method="POST")
+def sign_out_everywhere(request):
+    """End every session of the signed-in user, this one included."""
+    end_all_sessions(request.db, request.identity)
+    request.session.invalidate()
+    return HTTPSeeOther(request.route_url("login"))
+
+
 # --- tenant admin: users ---------------------------------------------------------------------
 
 @view_config(route_name="admin.users", renderer="ecti:console/templates/users.jinja2", permission="manage", request_method="GET")
@@ -71,7 +110,9 @@ def users_page(request):
 
 def _users_context(request, *, form, errors, new_password=None):
     users = request.db.scalars(select(User).order_by(User.display_name)).all()
-    return {"users": users, "roles": TENANT_ROLES, "form": form, "errors": errors, "new_password": new_password}
+    sessions = session_counts(request.db, [u.id for u in users])
+    return {"users": users, "roles": TENANT_ROLES, "form": form, "errors": errors, "new_password": new_password,
+            "sessions": sessions}
 
 
 @view_config(route_name="admin.users", renderer="ecti:console/templates/users.jinja2", permission="manage", request_method="POST")
@@ -97,8 +138,26 @@ def user_active(request):
     if user.id == request.identity.id and not active:
         flash(request, _("You cannot deactivate yourself."), "error")
     elif user.is_active != active:
+        try:
+            check_admin_remains(request.db, user, active=active)
+        except UserError as err:
+            flash(request, err.message, "error")
+            return HTTPSeeOther(request.route_url("admin.users"))
         set_user_active(request.db, user, active)
         record_audit(request, "user.activate" if active else "user.deactivate", user, email=user.email)
+    return HTTPSeeOther(request.route_url("admin.users"))
+
+
+@view_config(route_name="admin.user_sessions", permission="manage", request_method="POST")
+def user_sessions_end(request):
+    """An administrator ends every session of one of the company's users (a lost laptop)."""
+    user = get_or_404(request, User, request.matchdict["id"])
+    ended = end_all_sessions(request.db, user)
+    record_audit(request, "user.sessions_ended", user, email=user.email, count=ended)
+    flash(request, _("Signed ${email} out everywhere.", mapping={"email": user.email}))
+    if user.id == request.identity.id:
+        request.session.invalidate()
+        return HTTPSeeOther(request.route_url("login"))
     return HTTPSeeOther(request.route_url("admin.users"))
 
 
@@ -190,6 +249,7 @@ def api_user(request):
 def api_user_update(request, body: UserUpdate):
     user = get_or_404(request, User, request.matchdict["id"])
     before = {"display_name": user.display_name, "role": user.role.value, "locale": user.locale}
+    check_admin_remains(request.db, user, role=Role(body.role) if body.role else None, active=body.is_active)
     if body.display_name is not None:
         user.display_name = body.display_name.strip()
     if body.role is not None:
@@ -208,11 +268,26 @@ def api_user_update(request, body: UserUpdate):
     return _user_out(user)
 
 
+class SessionsEnded(BaseModel):
+    ended: int
+
+
+@api_view("api.user_sessions", method="DELETE", summary="Sign a user out everywhere (end all their sessions)", permission="manage", response=SessionsEnded, tags=("users",), errors=(404,))
+def api_user_sessions_end(request):
+    user = get_or_404(request, User, request.matchdict["id"])
+    ended = end_all_sessions(request.db, user)
+    record_audit(request, "user.sessions_ended", user, email=user.email, count=ended)
+    return SessionsEnded(ended=ended)
+
+
 def includeme(config):
     config.add_route("login", "/login")
     config.add_route("logout", "/logout")
+    config.add_route("account.sessions", "/account/sessions")
     config.add_route("lang", "/lang/{code}")
     config.add_route("admin.users", "/admin/users")
     config.add_route("admin.user_active", "/admin/users/{id:\\d+}/active")
+    config.add_route("admin.user_sessions", "/admin/users/{id:\\d+}/sessions")
     config.add_route("api.users", f"{API_PREFIX}/users")
     config.add_route("api.user", f"{API_PREFIX}/users/{{id:\\d+}}")
+    config.add_route("api.user_sessions", f"{API_PREFIX}/users/{{id:\\d+}}/sessions")

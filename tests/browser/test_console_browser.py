@@ -4,21 +4,6 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def demo(db, app_settings, engine):
-    """The demo tenant exactly as `make run` seeds it."""
-    from ecti.config import configure
-    from ecti.demo import seed_demo
-
-    class Ctx:  # what `ecti demo` hands the seed: the registry and its secret box
-        registry = configure(dict(app_settings), engine=engine).registry
-        secret_box = registry.secret_box
-
-    logins = seed_demo(db, Ctx())
-    db.commit()
-    return {role: (email, password) for email, password, role in logins}
-
-
 def test_demo_admin_signs_in_and_sees_the_japanese_console(page, live_server, demo, tmp_path):
     email, password = demo["admin"]
     page.goto(live_server + "/")

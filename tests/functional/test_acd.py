@@ -779,3 +779,24 @@ def test_the_wrap_up_end_job_writes_the_history_at_the_moment_the_wrap_up_ended(
     figures = agent_report(acd.db, acd.agent_row("a").tenant_id, period, now=ends + timedelta(hours=1))
     (agent,) = [a for a in figures.agents if a.user_id == acd.users["a"].id]
     assert agent.status("wrap_up") == pytest.approx(30, abs=1)
+
+
+def test_hold_audio_accepts_only_this_companys_prompts_or_text(api, login, make_tenant, make_user, db):
+    from ecti.prompts.models import Prompt, PromptKind
+
+    mine, other = make_tenant(slug="mine", name="自社"), make_tenant(slug="other", name="他社")
+    ours = Prompt(tenant_id=mine.id, kind=PromptKind.audio, name="保留音", original_filename="hold.wav", storage_key="m/hold.wav")
+    theirs = Prompt(tenant_id=other.id, kind=PromptKind.audio, name="他社の保留音", original_filename="hold.wav", storage_key="o/hold.wav")
+    db.add_all([ours, theirs])
+    db.commit()
+    headers = {"X-CSRF-Token": login(api.testapp, make_user(mine, role="admin"))}
+    queue_id = api.post("/api/v1/acd/queues", json={"name": "窓口"}, headers=headers).json["id"]
+    stolen = api.patch(f"/api/v1/acd/queues/{queue_id}", json={"hold_audio": {"prompt_id": theirs.id}}, headers=headers)
+    assert stolen.status_int == 422 and stolen.json["error"]["code"] == "prompt_not_found"
+    junk = api.post("/api/v1/acd/queues", json={"name": "別窓口", "hold_audio": {"anything": ["at", "all"]}}, headers=headers)
+    assert junk.status_int == 422 and "保留音" in junk.json["error"]["message"]
+    assert api.get(f"/api/v1/acd/queues/{queue_id}").json["hold_audio"] == {}  # nothing saved
+    own = api.patch(f"/api/v1/acd/queues/{queue_id}", json={"hold_audio": {"prompt_id": ours.id}}, headers=headers)
+    assert own.status_int == 200 and own.json["hold_audio"] == {"prompt_id": ours.id}
+    text = api.patch(f"/api/v1/acd/queues/{queue_id}", json={"hold_audio": {"text": "しばらくお待ちください"}}, headers=headers)
+    assert text.status_int == 200

@@ -1,10 +1,8 @@
 """Signing in and out, lockout, sessions and CSRF, as a person in a browser meets them."""
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from ecti.models.meta import utcnow
 from ecti.tenancy.models import User
 
 
@@ -43,47 +41,106 @@ def test_unknown_email_gets_the_same_answer_as_a_wrong_password(webtest, admin):
     assert "メールアドレスまたはパスワードが違います" in unknown.text
 
 
-def test_repeated_failures_lock_the_account_even_for_the_right_password(webtest, admin, db):
-    for _ in range(4):
-        assert submit_login(webtest, admin.email, "wrong password!").status_int == 400
-    fifth = submit_login(webtest, admin.email, "wrong password!")
-    assert fifth.status_int == 403
-    assert "ログインの失敗が続いたため" in fifth.text
-    locked = submit_login(webtest, admin.email, admin.password)
-    assert locked.status_int == 403
-    # After the lock has passed, the right password works and the counter is reset.
-    user = db.get(User, admin.id)
-    db.refresh(user)
-    assert user.failed_logins == 5
-    user.locked_until = utcnow() - timedelta(seconds=1)
-    db.commit()
-    assert submit_login(webtest, admin.email, admin.password).status_int == 303
-    db.refresh(user)
-    assert user.failed_logins == 0
-
-
-def test_each_failure_after_the_lock_doubles_it(db, admin):
-    from ecti.tenancy.security import LoginRefused, authenticate
-
-    user = db.get(User, admin.id)
-    now = utcnow()
-    locks = []
-    for _ in range(7):
-        try:
-            authenticate(db, admin.email, "wrong password!", now=now)
-        except LoginRefused as refused:
-            if refused.until:
-                locks.append(refused.until - now)
-        user.locked_until = None  # let the next attempt through to be counted
-    assert locks == [timedelta(minutes=15), timedelta(minutes=30), timedelta(minutes=60)]
-
-
 def test_sign_out_ends_the_session(webtest, admin, login):
     login(webtest, admin)
     assert webtest.get("/admin/users").status_int == 200
     token = webtest.get("/api/v1/me").json["csrf_token"]
     webtest.post("/logout", {"csrf_token": token}, status=303)
     assert webtest.get("/admin/users").status_int == 302
+
+
+def _session_cookie(testapp) -> str:
+    return testapp.cookies["ecti_session"]
+
+
+def _browser_with(app, cookie):
+    import webtest as wt
+
+    other = wt.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+    other.set_cookie("ecti_session", cookie)
+    return other
+
+
+def test_a_copy_of_the_cookie_is_worthless_after_sign_out(app, webtest, admin, login):
+    token = login(webtest, admin)
+    copied = _session_cookie(webtest)  # e.g. left behind on a shared PC
+    thief = _browser_with(app, copied)
+    assert thief.get("/api/v1/me").status_int == 200
+    webtest.post("/logout", {"csrf_token": token}, status=303)
+    assert thief.get("/api/v1/me", expect_errors=True).status_int == 401
+    page = thief.get("/admin/users")
+    assert page.status_int == 302 and "/login" in page.location
+    # The refreshed cookie the app hands back names nobody either.
+    assert thief.get("/api/v1/me", expect_errors=True).status_int == 401
+
+
+def test_sign_out_ends_only_this_browser(app, webtest, admin, login):
+    import webtest as wt
+
+    laptop = wt.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+    login(laptop, admin)
+    token = login(webtest, admin)
+    webtest.post("/logout", {"csrf_token": token}, status=303)
+    assert laptop.get("/api/v1/me").status_int == 200
+
+
+def test_sign_out_everywhere_ends_every_session_of_the_user(app, webtest, admin, login):
+    import webtest as wt
+
+    laptop = wt.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+    login(laptop, admin)
+    login(webtest, admin)
+    page = webtest.get("/account/sessions")
+    assert "ログイン中の端末" in page.text
+    assert len(page.html.select("#sessions tbody tr")) == 2
+    assert "この端末" in page.text
+    response = page.forms["sign-out-everywhere"].submit()
+    assert response.status_int == 303 and response.location.endswith("/login")
+    assert laptop.get("/api/v1/me", expect_errors=True).status_int == 401
+    assert webtest.get("/api/v1/me", expect_errors=True).status_int == 401
+
+
+def test_an_admin_signs_a_user_out_everywhere_and_it_is_audited(app, webtest, admin, make_user, login, db):
+    import webtest as wt
+
+    from ecti.audit.models import AuditEntry
+
+    agent = make_user(admin.tenant, role="agent", email="agent@acme.example")
+    phone = wt.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+    login(phone, agent)
+    login(webtest, admin)
+    users = webtest.get("/admin/users")
+    row = next(tr for tr in users.html.select("tbody tr") if "agent@acme.example" in tr.text)
+    assert row.select("td")[4].text.strip() == "1"  # one open session
+    form = next(f for f in users.forms.values() if f.action.endswith(f"/admin/users/{agent.id}/sessions"))
+    done = form.submit().follow()
+    assert "agent@acme.example をすべての端末からログアウトさせました" in done.text
+    assert phone.get("/api/v1/me", expect_errors=True).status_int == 401
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "user.sessions_ended"))
+    assert entry.target_id == agent.id and entry.details["count"] == 1
+
+
+def test_the_api_signs_a_user_out_everywhere_only_within_the_company(app, api, admin, make_tenant, make_user, login):
+    import webtest as wt
+
+    agent = make_user(admin.tenant, role="agent")
+    stranger = make_user(make_tenant(slug="other", name="他社"), role="agent")
+    phone = wt.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+    login(phone, agent)
+    token = login(api.testapp, admin)
+    ended = api.delete(f"/api/v1/users/{agent.id}/sessions", headers={"X-CSRF-Token": token})
+    assert ended.status_int == 200 and ended.json == {"ended": 1}
+    assert phone.get("/api/v1/me", expect_errors=True).status_int == 401
+    assert api.delete(f"/api/v1/users/{stranger.id}/sessions", headers={"X-CSRF-Token": token}).status_int == 404
+
+
+def test_a_new_password_ends_the_users_sessions(app, webtest, admin, login, db):
+    from ecti.tenancy.services import set_password
+
+    login(webtest, admin)
+    set_password(db.get(User, admin.id), "a fresh passphrase 42")
+    db.commit()
+    assert webtest.get("/api/v1/me", expect_errors=True).status_int == 401
 
 
 def test_deactivating_a_user_signs_them_out_everywhere(webtest, make_user, admin, login, db):
@@ -158,3 +215,48 @@ def test_users_of_a_suspended_tenant_cannot_sign_in(webtest, admin, db):
     response = submit_login(webtest, admin.email, admin.password)
     assert response.status_int == 403
     assert "停止" in response.text
+
+
+def test_the_last_active_admin_cannot_be_demoted_or_deactivated(api, webtest, admin, make_user, login, db):
+    token = login(api.testapp, admin)
+    headers = {"X-CSRF-Token": token}
+    refused = api.patch(f"/api/v1/users/{admin.id}", json={"role": "agent"}, headers=headers)
+    assert refused.status_int == 422
+    assert refused.json["error"]["code"] == "last_admin"
+    assert "唯一の有効な管理者" in refused.json["error"]["message"]
+    assert db.get(User, admin.id).role.value == "admin"
+    # With a second administrator, the first may step down; the second is then the last one.
+    second = make_user(admin.tenant, role="admin", email="second@acme.example")
+    assert api.patch(f"/api/v1/users/{admin.id}", json={"role": "supervisor"}, headers=headers).status_int == 200
+    assert api.patch(f"/api/v1/users/{second.id}", json={"is_active": False}, headers=headers).status_int == 403  # no longer admin
+    api.testapp.reset()
+    token = login(api.testapp, second)
+    last = api.patch(f"/api/v1/users/{second.id}", json={"role": "agent", "is_active": False}, headers={"X-CSRF-Token": token})
+    assert last.status_int == 422 and last.json["error"]["code"] == "last_admin"
+    db.expire_all()
+    assert db.get(User, second.id).is_active and db.get(User, second.id).role.value == "admin"
+
+
+def test_the_operator_reissuing_a_password_reactivates_a_deactivated_admin(webtest, admin, make_user, login, db):
+    from ecti.operator.services import reissue_password
+    from ecti.tenancy.services import set_user_active
+
+    user = db.get(User, admin.id)
+    set_user_active(db, user, False)  # e.g. data from before the last-admin protection
+    password = reissue_password(user)
+    db.commit()
+    assert user.is_active
+    response = submit_login(webtest, admin.email, password)
+    assert response.status_int == 303
+
+
+def test_an_address_of_another_company_is_refused_without_saying_it_exists(api, admin, make_tenant, make_user, login):
+    make_user(make_tenant(slug="other", name="他社"), role="agent", email="taken@other.example")
+    make_user(admin.tenant, role="agent", email="mine@acme.example")
+    headers = {"X-CSRF-Token": login(api.testapp, admin)}
+    body = {"display_name": "新人", "role": "agent", "password": "a fresh passphrase 42"}
+    ours = api.post("/api/v1/users", json={**body, "email": "mine@acme.example"}, headers=headers)
+    assert ours.status_int == 409 and ours.json["error"]["code"] == "email_taken"
+    theirs = api.post("/api/v1/users", json={**body, "email": "taken@other.example"}, headers=headers)
+    assert theirs.status_int == 409 and theirs.json["error"]["code"] == "email_unavailable"
+    assert "使えません" in theirs.json["error"]["message"] and "使われて" not in theirs.json["error"]["message"]

@@ -16,6 +16,7 @@ def ini(tmp_path, database_url, clean_database):
         "[app:main]\nuse = egg:ecti\n"
         f"sqlalchemy.url = {database_url}\n"
         "ecti.secret_key = cli-test-secret\n"
+        "ecti.environment = test\n"
         "ecti.encryption_keys = 3u-7rsDwGOVvQ2Tx4GW4kKZ4BcBdJXq3zqvOb4mBq9M=\n"
         f"ecti.media_dir = {tmp_path / 'media'}\n"
         "ecti.jobs.backend = memory\n",

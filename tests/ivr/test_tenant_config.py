@@ -101,7 +101,7 @@ def test_the_command_line_refuses_a_bad_file_and_round_trips_a_good_one(exported
 
     ini = tmp_path / "t.ini"
     ini.write_text(
-        f"[app:main]\nuse = egg:ecti\nsqlalchemy.url = {database_url}\necti.secret_key = s\n"
+        f"[app:main]\nuse = egg:ecti\nsqlalchemy.url = {database_url}\necti.secret_key = s\necti.environment = test\n"
         "ecti.encryption_keys = 3u-7rsDwGOVvQ2Tx4GW4kKZ4BcBdJXq3zqvOb4mBq9M=\necti.jobs.backend = memory\n"
         f"ecti.media_dir = {tmp_path / 'media'}\n",
         encoding="utf-8",

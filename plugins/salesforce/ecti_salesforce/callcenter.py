@@ -19,6 +19,21 @@ DEFAULT_API_VERSION = "62.0"
 SALESFORCE_SUFFIXES = (
     "salesforce.com", "force.com", "visualforce.com", "salesforce-setup.com", "salesforce-sites.com", "cloudforce.com",
 )
+#: Domains under which Salesforce serves many orgs: never a wildcard over them, nor one of them itself.
+SHARED_DOMAINS = frozenset({
+    "salesforce.com", "force.com", "visualforce.com", "salesforce-setup.com", "salesforce-sites.com", "cloudforce.com",
+    "my.salesforce.com", "lightning.force.com", "vf.force.com", "visual.force.com", "my.salesforce-setup.com",
+    "my.salesforce-sites.com", "my.site.com", "site.com", "vf.visualforce.com", "secure.force.com",
+    *(f"{kind}.{base}" for kind in ("sandbox", "develop", "scratch", "demo", "patch", "trailblaze")
+      for base in ("my.salesforce.com", "lightning.force.com", "vf.force.com", "my.salesforce-setup.com", "my.site.com",
+                   "my.salesforce-sites.com")),
+})
+#: A company's own My Domain (``acme.my.salesforce.com``, ``acme--uat.sandbox.lightning.force.com``…):
+#: the only place a wildcard may stand (``*.acme.my.salesforce.com``).
+_MY_DOMAIN = re.compile(
+    r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.(?:(?:sandbox|develop|scratch|demo|patch|trailblaze)\.)?"
+    r"(?:my\.salesforce\.com|lightning\.force\.com|my\.salesforce-setup\.com|my\.site\.com|my\.salesforce-sites\.com)$"
+)
 #: This machine: allowed (also over http) for a local stand-in of Salesforce in development and tests.
 LOOPBACK = ("localhost", "127.0.0.1")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -67,10 +82,26 @@ def normalise_domain(text: str) -> str:
         suffix = next((s for s in SALESFORCE_SUFFIXES if bare == s or bare.endswith("." + s)), None)
         if suffix is None:
             raise DomainError(raw, _("Only Salesforce domains (…salesforce.com, …force.com, …visualforce.com and the like) may show the softphone."))
-        # salesforce.com itself, or every org's domain at once (*.force.com), is not one company's.
-        if bare == suffix and (not wildcard or suffix in ("salesforce.com", "force.com")):
+        # A domain many orgs share, or a wildcard over one (*.my.salesforce.com, *.visualforce.com:
+        # any Salesforce customer can get a name there), is not one company's.
+        if bare in SHARED_DOMAINS:
             raise DomainError(raw, _("Enter your company's own Salesforce domain, like mycompany.my.salesforce.com."))
+        if wildcard and not _MY_DOMAIN.match(bare):
+            raise DomainError(raw, _("A wildcard (*.) may only stand under your company's own My Domain, like *.mycompany.my.salesforce.com. Enter the other domains exactly."))
     return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
+def usable_domains(sources: list[str]) -> list[str]:
+    """The saved sources that today's rules still accept (a ``*.visualforce.com`` saved before
+    wildcards over shared domains were refused no longer lets every org in)."""
+    out = []
+    for source in sources or ():
+        try:
+            if normalise_domain(source) == source:
+                out.append(source)
+        except DomainError:
+            pass
+    return out
 
 
 def parse_domains(text: str) -> list[str]:

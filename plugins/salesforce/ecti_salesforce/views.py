@@ -8,11 +8,11 @@ from pyramid.view import view_config
 
 from ecti.api import api_view
 from ecti.i18n import _
-from ecti.softphone import frame_ancestors, framing_tenant
+from ecti.softphone import allow_framed_page, framing_tenant
 from ecti.web import flash
 
 from .callcenter import (adapter_url, call_center_xml, check_settings, defaults, origin_allowed, public_base,
-                         script_url, settings_of, standby_url)
+                         script_url, settings_of, standby_url, usable_domains)
 from .models import SalesforceSettings
 
 TAGS = ("salesforce",)
@@ -91,7 +91,7 @@ def guide_page(request):
 def standby_page(request):
     """Shown by Salesforce in the softphone panel when ECTI did not answer in time."""
     tenant = framing_tenant(request)
-    request.response.headers["Content-Security-Policy"] = "frame-ancestors " + " ".join(frame_ancestors(request))
+    allow_framed_page(request)
     retry = adapter_url(request, tenant) if tenant is not None else request.route_url("softphone")
     return {"retry_url": retry}
 
@@ -99,7 +99,7 @@ def standby_page(request):
 def salesforce_frame_ancestors(request, tenant) -> list[str]:
     """The tenant's Salesforce domains may frame the softphone (core ``add_softphone_frame_ancestors``)."""
     settings = settings_of(request.db, tenant)
-    return list(settings.domains) if settings else []
+    return usable_domains(settings.domains) if settings else []
 
 
 # --- the adapter's API ----------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def api_adapter(request):
     origin = request.params.get("origin", "")
     lightning = request.params.get("mode") == "lightning"
     settings = settings_of(request.db, request.tenant) if request.tenant is not None else None
-    allowed = bool(settings) and origin_allowed(origin, settings.domains)
+    allowed = bool(settings) and origin_allowed(origin, usable_domains(settings.domains))
     translate = request.localizer.translate
     return AdapterConfig(
         allowed=allowed, script_url=script_url(request, origin, lightning) if allowed else None,

@@ -7,7 +7,7 @@ import pytest
 from ecti_salesforce.callcenter import DomainError, normalise_domain, origin_allowed, parse_domains
 
 
-def save_settings(webtest, domains="mycompany.my.salesforce.com\nmycompany.lightning.force.com\n*.visualforce.com",
+def save_settings(webtest, domains="mycompany.my.salesforce.com\nmycompany.lightning.force.com\nmycompany--c.vf.force.com",
                   **fields):
     form = webtest.get("/salesforce").forms["salesforce-settings"]
     form["domains"] = domains
@@ -26,11 +26,16 @@ def admin(make_tenant, make_user, webtest, login):
 
 def test_domains_are_normalised_and_only_salesforce_or_this_machine_is_accepted():
     assert normalise_domain(" MyCompany.my.salesforce.com/ ") == "https://mycompany.my.salesforce.com"
-    assert normalise_domain("https://*.visualforce.com") == "https://*.visualforce.com"
+    assert normalise_domain("https://*.mycompany.my.salesforce.com") == "https://*.mycompany.my.salesforce.com"
+    assert normalise_domain("*.acme--uat.sandbox.lightning.force.com") == "https://*.acme--uat.sandbox.lightning.force.com"
     assert normalise_domain("http://127.0.0.1:8123") == "http://127.0.0.1:8123"
     assert parse_domains("a.my.salesforce.com, a.my.salesforce.com\nb.lightning.force.com") == [
         "https://a.my.salesforce.com", "https://b.lightning.force.com"]
     for bad in ("evil.example.com", "http://a.my.salesforce.com", "*.force.com", "salesforce.com",
+                # Shared by every org: any Salesforce customer (or anyone with a public Site) has a name there.
+                "*.my.salesforce.com", "*.lightning.force.com", "*.visualforce.com", "*.cloudforce.com",
+                "*.salesforce-sites.com", "*.my.site.com", "*.vf.force.com", "*.sandbox.my.salesforce.com",
+                "my.salesforce.com", "lightning.force.com", "*.na1.visual.force.com",
                 "a.my.salesforce.com/path", "a..force.com", "a.force.com:99999"):
         with pytest.raises(DomainError):
             normalise_domain(bad)
@@ -62,7 +67,7 @@ def test_the_settings_are_checked_and_saved(admin, webtest):
     assert done.status_int == 303
     page = webtest.get("/salesforce")
     assert page.html.select_one("textarea[name=domains]").text.split() == [
-        "https://mycompany.my.salesforce.com", "https://mycompany.lightning.force.com", "https://*.visualforce.com"]
+        "https://mycompany.my.salesforce.com", "https://mycompany.lightning.force.com", "https://mycompany--c.vf.force.com"]
     assert "http://localhost/softphone?tenant=acme" in page.html.select_one(".adapter-url").text
 
 
@@ -93,6 +98,12 @@ def test_the_file_has_defaults_before_anything_is_saved(admin, webtest):
     assert items["reqSoftphoneWidth"] == "300" and items["reqSoftphoneHeight"] == "500"
 
 
+def framing(response) -> str:
+    """The ``frame-ancestors`` directive of a response's content security policy."""
+    policy = dict(part.strip().split(" ", 1) for part in response.headers["Content-Security-Policy"].split(";"))
+    return "frame-ancestors " + policy["frame-ancestors"]
+
+
 def test_only_the_tenants_salesforce_may_frame_the_softphone(make_tenant, make_user, webtest, app, login):
     import webtest as wt
 
@@ -100,24 +111,28 @@ def test_only_the_tenants_salesforce_may_frame_the_softphone(make_tenant, make_u
     other = make_tenant(slug="other", name="他社")
     admin = make_user(acme, role="admin")
     login(webtest, admin)
-    assert webtest.get("/softphone").headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert framing(webtest.get("/softphone")) == "frame-ancestors 'self'"
     save_settings(webtest, domains="acme.my.salesforce.com acme.lightning.force.com")
     expected = "frame-ancestors 'self' https://acme.my.salesforce.com https://acme.lightning.force.com"
-    assert webtest.get("/softphone").headers["Content-Security-Policy"] == expected
-    assert webtest.get("/softphone/check").headers["Content-Security-Policy"] == expected
+    assert framing(webtest.get("/softphone")) == expected
+    assert framing(webtest.get("/softphone/check")) == expected
+    # The Open CTI script comes from the company's Salesforce; scripts of anyone else do not.
+    policy = webtest.get("/softphone").headers["Content-Security-Policy"]
+    assert "script-src 'self' https://acme.my.salesforce.com https://acme.lightning.force.com;" in policy
+    assert "X-Frame-Options" not in webtest.get("/softphone").headers
 
     # Before sign-in, the URL names the tenant: the sign-in page in the frame is allowed too.
     anonymous = wt.TestApp(app)
     redirect = anonymous.get("/softphone?tenant=acme&mode=Lightning&sfdcIframeOrigin=https%3A%2F%2Facme.lightning.force.com")
     login_page = redirect.follow()
-    assert login_page.headers["Content-Security-Policy"] == expected
-    assert anonymous.get("/login?next=/softphone%3Ftenant%3Dother").headers["Content-Security-Policy"] == "frame-ancestors 'self'"
-    assert anonymous.get("/salesforce/standby?tenant=acme").headers["Content-Security-Policy"] == expected
+    assert framing(login_page) == expected
+    assert framing(anonymous.get("/login?next=/softphone%3Ftenant%3Dother")) == "frame-ancestors 'self'"
+    assert framing(anonymous.get("/salesforce/standby?tenant=acme")) == expected
 
     # A user of another company gets its own (none), whatever the URL says.
     other_app = wt.TestApp(app)
     login(other_app, make_user(other, role="agent"))
-    assert other_app.get("/softphone?tenant=acme").headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert framing(other_app.get("/softphone?tenant=acme")) == "frame-ancestors 'self'"
 
 
 def test_the_adapter_loads_open_cti_only_from_a_configured_origin(make_tenant, make_user, api, login):
@@ -159,3 +174,16 @@ def test_hook_ecti_crm_connectors_salesforce_looks_up_nothing_on_the_server(app)
     # The caller is searched inside Salesforce by the browser (searchAndScreenPop).
     connector = app.registry.ecti.crm_connectors["salesforce"]
     assert connector.lookup(None, None, "+819011112222") is None
+
+
+def test_a_wildcard_saved_before_the_rule_no_longer_lets_every_org_in(make_tenant, make_user, webtest, login, db):
+    from ecti_salesforce.models import SalesforceSettings
+
+    tenant = make_tenant(slug="acme")
+    db.add(SalesforceSettings(tenant_id=tenant.id, domains=["https://acme.lightning.force.com", "https://*.visualforce.com"],
+                              internal_name="ECTIAcme", display_name="ECTI", softphone_height=500, softphone_width=300))
+    db.commit()
+    login(webtest, make_user(tenant, role="agent"))
+    assert framing(webtest.get("/softphone")) == "frame-ancestors 'self' https://acme.lightning.force.com"
+    adapter = webtest.get("/api/v1/salesforce/adapter", params={"origin": "https://evil--c.vf.visualforce.com"}).json
+    assert adapter["allowed"] is False
