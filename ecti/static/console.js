@@ -29,6 +29,33 @@
     });
   }
 
+  // Wide tables scroll inside their own box instead of the page scrolling sideways; a box
+  // that scrolls can be reached and scrolled with the keyboard.
+  const scrollers = [];
+  for (const table of document.querySelectorAll(".ecti-main table.grid")) {
+    let box = table.parentElement;
+    if (!box.classList.contains("table-scroll")) {
+      box = document.createElement("div");
+      box.className = "table-scroll";
+      table.parentNode.insertBefore(box, table);
+      box.appendChild(table);
+    }
+    scrollers.push(box);
+  }
+  for (const box of document.querySelectorAll(".ecti-main .table-scroll")) if (!scrollers.includes(box)) scrollers.push(box);
+  const reachable = () => {
+    for (const box of scrollers) {
+      if (box.scrollWidth > box.clientWidth) {
+        box.tabIndex = 0;
+      } else if (box.getAttribute("tabindex") === "0" && !box.dataset.keepTabindex) {
+        box.removeAttribute("tabindex");
+      }
+    }
+  };
+  for (const box of scrollers) if (box.getAttribute("tabindex") === "0") box.dataset.keepTabindex = "1";
+  reachable();
+  window.addEventListener("resize", reachable);
+
   for (const menu of document.querySelectorAll("details.ecti-menu")) {
     const summary = menu.querySelector("summary");
     menu.addEventListener("keydown", (event) => {

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -125,11 +126,13 @@ def company(telephony, db, make_user):
     from ecti.calls.models import Call, CallAgent, CallOutcome, CallStatus, Direction, Recording
     from ecti.contacts.models import Contact, ContactNumber
     from ecti.demo import _seed_flow
+    from ecti.dialer.csv_import import refusal
     from ecti.dialer.models import DialingImport, DialingList, DialingRow
     from ecti.ivr.models import Closure, Schedule, VoicemailBox, VoicemailMessage
     from ecti.messaging.models import Message, MessageStatus
     from ecti.notifications.models import NotificationDelivery
     from ecti.prompts.models import Prompt, PromptKind
+    from ecti.i18n import _
     from ecti.telephony.models import PhoneNumber
 
     tenant = telephony.tenant
@@ -201,7 +204,7 @@ def company(telephony, db, make_user):
     db.add(DialingRow(tenant_id=tenant.id, list_id=dialing.id, row_number=2, number=CUSTOMER, name="山田 太郎"))
     db.add(DialingImport(tenant_id=tenant.id, list_id=dialing.id, user_id=users["admin"].id, filename="更新案内.csv", encoding="utf-8",
                          columns=["name"], good=[{"row": 2, "number": "+819011112222", "name": "佐藤 花子", "extra": []}],
-                         refused=[{"row": 3, "value": "0120-00", "code": "invalid", "reason": "not a phone number"}]))
+                         refused=[refusal(3, "", "empty_number", _("The phone number is empty."))]))
     db.add(NotificationDelivery(tenant_id=tenant.id, kind="voicemail", subject_id=1, channel="mail", recipient="admin@tel.example",
                                 status="sent", attempts=1, sent_at=now))
     db.commit()
@@ -227,6 +230,7 @@ class Walk:
         self.problems: list[str] = []
         self.current = ""
         self.axe_seen = 0
+        self.seconds: dict[str, float] = {}
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(f"{self.current}: JavaScript error: {exc}"))
         page.on("response", self._response)
@@ -248,6 +252,7 @@ class Walk:
 
     def visit(self, path: str, label: str, *, axe: bool) -> None:
         self.current = f"{label} {path}"
+        started = time.monotonic()
         response = self.page.goto(self.base_url + path)
         if response is None or response.status >= 400:
             self.problems.append(f"{self.current}: answered {response.status if response else 'nothing'}")
@@ -259,6 +264,7 @@ class Walk:
             self.page.screenshot(path=str(self.shots / f"{name}-{label}-{width}.png"))
         if axe:
             self.check_axe()
+        self.seconds[self.current] = time.monotonic() - started
 
     def check_layout(self, where: str) -> None:
         measured = self.page.evaluate("""() => {
@@ -291,10 +297,10 @@ class Walk:
         self.problems.extend(f"{self.current}: axe {violation}" for violation in result)
 
 
-def sign_in(page, base_url, user) -> None:
+def sign_in(page, base_url, email, password) -> None:
     page.goto(base_url + "/login")
-    page.get_by_label("メールアドレス").fill(user.email)
-    page.get_by_label("パスワード").fill(user.password)
+    page.get_by_label("メールアドレス").fill(email)
+    page.get_by_label("パスワード").fill(password)
     page.get_by_role("button", name="ログイン").click()
     page.wait_for_load_state("load")
 
@@ -327,6 +333,8 @@ def test_every_page_of_the_role_fits_works_and_is_accessible(role, company, tele
     request = Request.blank("/", base_url=telephony.base_url)
     request.registry = telephony.registry
     matchdicts = record_ids(db, telephony.tenant.id)
+    email, password = user.email, user.password
+    db.rollback()  # SQLite: an open transaction of the test would hold the lock the app needs
     paths = sorted(
         (path_for(request, name, pattern, matchdicts), name)
         for name, (pattern, permission) in pages.items()
@@ -340,7 +348,7 @@ def test_every_page_of_the_role_fits_works_and_is_accessible(role, company, tele
     walk = Walk(page, telephony.base_url, screenshot_dir(role))
     try:
         walk.visit("/login", "ja", axe=True)
-        sign_in(page, telephony.base_url, user)
+        sign_in(page, telephony.base_url, email, password)
         assert page.url == telephony.base_url + LANDING[role], f"{role} landed on {page.url}"
         for label, other in (("ja", "English"), ("en", None)):
             for path, name in paths:
@@ -351,6 +359,10 @@ def test_every_page_of_the_role_fits_works_and_is_accessible(role, company, tele
                 assert page.locator("html").get_attribute("lang") == "en"
     finally:
         context.close()
+    slowest = sorted(walk.seconds.items(), key=lambda kv: -kv[1])[:5]
+    print(f"{role}: {len(walk.seconds)} visits in {sum(walk.seconds.values()):.0f} s; slowest: "
+          + ", ".join(f"{page} {seconds:.1f} s" for page, seconds in slowest))
+    assert walk.axe_seen == len(walk.seconds), "axe-core ran on every visit"
     allowed = OTHERS_AREAS
     problems = [p for p in walk.problems if not any(p.split(" ", 2)[1].startswith(prefix) for prefix in allowed)]
     assert not problems, f"{len(problems)} problems on {len(paths)} pages:\n" + "\n".join(problems)
