@@ -123,6 +123,7 @@ def company(telephony, db, make_user):
     """The simulator-backed company with the things a contact center has after a few days."""
     from datetime import datetime, timezone
 
+    from ecti.acd.models import Agent, AgentState, Presence
     from ecti.calls.models import Call, CallAgent, CallOutcome, CallStatus, Direction, Recording
     from ecti.contacts.models import Contact, ContactNumber
     from ecti.demo import _seed_flow
@@ -205,6 +206,12 @@ def company(telephony, db, make_user):
     db.add(DialingImport(tenant_id=tenant.id, list_id=dialing.id, user_id=users["admin"].id, filename="更新案内.csv", encoding="utf-8",
                          columns=["name"], good=[{"row": 2, "number": "+819011112222", "name": "佐藤 花子", "extra": []}],
                          refused=[refusal(3, "", "empty_number", _("The phone number is empty."))]))
+    # Everyone who takes calls has used the phone before (their agent row exists). A first use
+    # creates it inside GET /api/v1/acd/me, which on SQLite can meet another writer and answer
+    # 500 "database is locked" (reported to the ACD's owners; not a page's fault).
+    for who in ("admin", "supervisor", "agent"):
+        db.add(Agent(user_id=users[who].id, tenant_id=tenant.id, presence=Presence.offline, state=AgentState.idle, status="offline",
+                     status_since=now, updated_at=now, missed_in_row=0, calls_today=0, talk_seconds_today=0))
     db.add(NotificationDelivery(tenant_id=tenant.id, kind="voicemail", subject_id=1, channel="mail", recipient="admin@tel.example",
                                 status="sent", attempts=1, sent_at=now))
     db.commit()
