@@ -627,4 +627,4 @@ def includeme(config):
     config.add_route("api.acd.queues", f"{prefix}/queues")
     config.add_route("api.acd.queue", f"{prefix}/queues/{{id:\\d+}}")
     config.add_route("api.acd.queue_members", f"{prefix}/queues/{{id:\\d+}}/members")
-    config.add_console_nav("admin.queues", _("Queues"), permission="manage", order=30)
+    config.add_console_nav("admin.queues", _("Queues"), group="settings", permission="manage", order=20)

@@ -106,5 +106,5 @@ def includeme(config):
     config.add_route("api.audit", f"{API_PREFIX}/audit")
     config.add_route("api.audit_entry", f"{API_PREFIX}/audit/{{id:\\d+}}")
     config.add_route("api.operator.audit", f"{API_PREFIX}/operator/audit")
-    config.add_console_nav("operator.audit", _("Audit log"), permission="operate", order=80)
-    config.add_console_nav("admin.audit", _("Audit log"), permission="manage", order=80)
+    config.add_console_nav("operator.audit", _("Audit log"), group="operator", permission="operate", order=80)
+    config.add_console_nav("admin.audit", _("Audit log"), group="admin", permission="manage", order=20)

@@ -298,5 +298,5 @@ def includeme(config):
     config.add_route("api.billing_month", f"{API_PREFIX}/billing/{{month:\\d\\d\\d\\d-\\d\\d}}")
     config.add_route("api.operator.billing_month", f"{API_PREFIX}/operator/billing/{{month:\\d\\d\\d\\d-\\d\\d}}")
     config.add_route("api.operator.billing_terms", f"{API_PREFIX}/operator/tenants/{{id:\\d+}}/billing-terms")
-    config.add_console_nav("operator.billing", _("Billing"), permission="operate", order=50)
-    config.add_console_nav("admin.billing", _("Usage and billing"), permission="manage", order=50)
+    config.add_console_nav("operator.billing", _("Billing"), group="operator", permission="operate", order=50)
+    config.add_console_nav("admin.billing", _("Usage and billing"), group="admin", permission="manage", order=50)

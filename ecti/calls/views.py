@@ -347,5 +347,5 @@ def includeme(config):
     config.add_route("call", "/calls/{id:\\d+}")
     config.add_route("api.calls", f"{API_PREFIX}/calls")
     config.add_route("api.call", f"{API_PREFIX}/calls/{{id:\\d+}}")
-    config.add_console_nav("calls", _("Conversation list"), permission="softphone", order=6)
+    config.add_console_nav("calls", _("Conversation list"), group="calls", permission="softphone", order=10)
 

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPFound
+from pyramid.response import FileResponse
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config, view_config
 from sqlalchemy import text
 
@@ -14,12 +16,36 @@ from ..tenancy.models import Role
 log = logging.getLogger(__name__)
 
 
+#: Where each role lands after signing in (and on ``/``): what they use most (UI.md).
+LANDING = {
+    Role.operator: "operator.tenants",
+    Role.supervisor: "reports.wallboard",
+    Role.agent: "phone",
+}
+
+
 @view_config(route_name="home", renderer="ecti:console/templates/home.jinja2", permission="signed_in")
 def home(request):
-    user = request.identity
-    if user.role is Role.operator:
-        return HTTPFound(request.route_url("operator.tenants"))
+    """Agents land on their phone, supervisors on the wallboard, the operator on the companies;
+    admins get the home page: every part of the console they may open, by group."""
+    landing = LANDING.get(request.identity.role)
+    if landing is not None:
+        return HTTPFound(request.route_url(landing))
     return {}
+
+
+@view_config(route_name="phone", renderer="ecti:console/templates/phone.jinja2", permission="softphone")
+def phone(request):
+    """The softphone inside the console (the same page a CRM frames), beside the agent's links."""
+    return {}
+
+
+_FAVICON = Path(__file__).resolve().parents[1] / "static" / "favicon.ico"
+
+
+@view_config(route_name="favicon")
+def favicon(request):
+    return FileResponse(str(_FAVICON), request=request, content_type="image/x-icon", cache_max_age=86400)
 
 
 @view_config(route_name="plugins", renderer="ecti:console/templates/plugins.jinja2", permission="console")

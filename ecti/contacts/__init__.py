@@ -19,4 +19,4 @@ def includeme(config):
     config.add_route("contacts.edit", "/contacts/{id:\\d+}")
     config.add_route("api.contacts", f"{API_PREFIX}/contacts")
     config.add_route("api.contact", f"{API_PREFIX}/contacts/{{id:\\d+}}")
-    config.add_console_nav("contacts", _("Contacts"), permission="supervise", order=60)
+    config.add_console_nav("contacts", _("Contacts"), group="settings", permission="supervise", order=70)

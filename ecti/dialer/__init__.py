@@ -32,4 +32,4 @@ def includeme(config):
     config.add_route("api.dialer.imports", f"{api}/lists/{{id:\\d+}}/imports")
     config.add_route("api.dialer.import_confirm", f"{api}/imports/{{id:\\d+}}/confirm")
     config.add_static_view("dialer-static", "ecti:dialer/static", cache_max_age=3600)
-    config.add_console_nav("dialer", _("Dialing lists"), permission="supervise", order=60)
+    config.add_console_nav("dialer", _("Dialing lists"), group="settings", permission="supervise", order=60)

@@ -292,4 +292,4 @@ def includeme(config):
     config.add_route("sms.settings", "/sms/settings")
     config.add_route("api.messages", f"{API_PREFIX}/messages")
     config.add_route("api.message", f"{API_PREFIX}/messages/{{id:\\d+}}")
-    config.add_console_nav("sms", _("SMS"), permission="softphone", order=300)
+    config.add_console_nav("sms", _("SMS"), group="calls", permission="softphone", order=30)

@@ -29,4 +29,4 @@ def delivery_retry(request):
 def includeme(config):
     config.add_route("notifications", "/notifications")
     config.add_route("notification_retry", "/notifications/{id:\\d+}/retry")
-    config.add_console_nav("notifications", _("Notifications"), permission="manage", order=730)
+    config.add_console_nav("notifications", _("Notifications"), group="admin", permission="manage", order=30)

@@ -422,6 +422,7 @@ def includeme(config):
     config.add_route("operator.tenant_carrier", "/operator/tenants/{id:\\d+}/carrier")
     config.add_route("operator.tenant_terms", "/operator/tenants/{id:\\d+}/billing-terms")
     config.add_route("operator.tenant_admin_password", "/operator/tenants/{id:\\d+}/admins/{user_id:\\d+}/password")
+    config.add_console_nav("operator.tenants", _("Companies"), group="operator", permission="operate", order=10)
     config.add_route("api.operator.tenants", f"{API_PREFIX}/operator/tenants")
     config.add_route("api.operator.tenant", f"{API_PREFIX}/operator/tenants/{{id:\\d+}}")
     config.add_route("api.operator.tenant_suspend", f"{API_PREFIX}/operator/tenants/{{id:\\d+}}/suspend")

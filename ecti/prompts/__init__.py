@@ -161,5 +161,5 @@ def includeme(config):
     config.add_route("admin.prompt_audio", "/admin/prompts/{id:\\d+}/audio")
     config.add_route("admin.prompt_delete", "/admin/prompts/{id:\\d+}/delete")
     config.add_static_view("prompts-static", "ecti:prompts/static", cache_max_age=3600)
-    config.add_console_nav("admin.prompts", _("Prompts"), permission="manage", order=40)
+    config.add_console_nav("admin.prompts", _("Prompts"), group="settings", permission="manage", order=40)
     config.include(".api")

@@ -206,4 +206,4 @@ def includeme(config):
     config.add_route("recording_download", "/recordings/{id:\\d+}/download")
     config.add_route("recording_delete", "/recordings/{id:\\d+}/delete")
     config.add_route("recordings.settings", "/recordings/settings")
-    config.add_console_nav("recordings.settings", _("Recording"), permission="manage", order=720)
+    config.add_console_nav("recordings.settings", _("Recording"), group="settings", permission="manage", order=720)

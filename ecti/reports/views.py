@@ -488,5 +488,5 @@ def includeme(config):
     config.add_route("api.reports.agents", f"{API_PREFIX}/reports/agents")
     config.add_route("api.reports.center", f"{API_PREFIX}/reports/center")
     config.add_route("api.reports.wallboard", f"{API_PREFIX}/reports/wallboard")
-    config.add_console_nav("reports.queues", _("Reports"), permission=PERMISSION, order=40)
-    config.add_console_nav("reports.wallboard", _("Wallboard"), permission=PERMISSION, order=41)
+    config.add_console_nav("reports.queues", _("Reports"), group="analytics", permission=PERMISSION, order=10, routes=("reports.agents", "reports.center", "reports.help"))
+    config.add_console_nav("reports.wallboard", _("Wallboard"), group="analytics", permission=PERMISSION, order=20)

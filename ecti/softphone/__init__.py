@@ -127,4 +127,3 @@ def includeme(config):
     # Third-party assets installed by npm (never committed): SLDS styles and the Twilio SDK.
     config.add_static_view("slds", str(modules / "@salesforce-ux/design-system/assets"), cache_max_age=86400)
     config.add_static_view("voice-sdk", str(modules / "@twilio/voice-sdk/dist"), cache_max_age=86400)
-    config.add_console_nav("softphone", _("Softphone"), permission="softphone", order=5)

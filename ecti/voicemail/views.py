@@ -264,4 +264,4 @@ def includeme(config):
     config.add_route("api.voicemail", f"{API_PREFIX}/voicemail/messages")
     config.add_route("api.voicemail_message", f"{API_PREFIX}/voicemail/messages/{{id:\\d+}}")
     config.add_route("api.voicemail_heard", f"{API_PREFIX}/voicemail/messages/{{id:\\d+}}/heard")
-    config.add_console_nav("voicemail.inbox", _("Voicemail inbox"), permission="softphone", order=310)
+    config.add_console_nav("voicemail.inbox", _("Voicemail inbox"), group="calls", permission="softphone", order=20)

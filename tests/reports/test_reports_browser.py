@@ -10,7 +10,7 @@ def test_the_queue_report_draws_its_chart(page, live_server, center, make_user, 
     page.get_by_label("メールアドレス").fill(boss.email)
     page.get_by_label("パスワード").fill(boss.password)
     page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url(live_server + "/")
+    page.wait_for_url(live_server + "/reports/wallboard")  # a supervisor lands on the wallboard
     page.goto(live_server + "/reports/queues?from=2026-05-30&to=2026-06-01")
     assert page.get_by_role("heading", name="キューレポート").is_visible()
     chart = page.locator("svg#queue-calls")

@@ -40,5 +40,5 @@ def ecti_config(config):
     config.add_static_view("salesforce-static", "ecti_salesforce:static", cache_max_age=3600)
     config.add_softphone_script("ecti_salesforce:static/adapter.js")
     config.add_softphone_frame_ancestors(salesforce_frame_ancestors)
-    config.add_console_nav("salesforce.settings", _("Salesforce"), permission="manage", order=810)
+    config.add_console_nav("salesforce.settings", _("Salesforce"), group="admin", permission="manage", order=810)
     config.scan(".views", categories=("pyramid", "ecti"))

@@ -71,7 +71,7 @@ def open_in_salesforce(page, telephony, standin, agent, mode):
     page.get_by_label("メールアドレス").fill(agent.email)
     page.get_by_label("パスワード").fill(agent.password)
     page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url(telephony.base_url + "/")
+    page.wait_for_url(telephony.base_url + "/phone")  # an agent lands on the phone
     page.goto(f"{standin}/{mode}.html?ecti={telephony.base_url}&tenant={telephony.tenant.slug}")
     phone = page.frame_locator("iframe[title=softphone]")
     expect(phone.locator("#softphone")).to_have_attribute("data-salesforce", mode, timeout=15_000)
@@ -180,7 +180,7 @@ def test_a_salesforce_origin_that_is_not_configured_gets_no_open_cti(telephony, 
     page.get_by_label("メールアドレス").fill(agent.email)
     page.get_by_label("パスワード").fill(agent.password)
     page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url(telephony.base_url + "/")
+    page.wait_for_url(telephony.base_url + "/phone")  # an agent lands on the phone
     # The softphone opened directly, claiming another Salesforce origin: nothing is loaded from it.
     page.goto(telephony.base_url + "/softphone?mode=Lightning&sfdcIframeOrigin=https%3A%2F%2Fevil.lightning.force.com")
     expect(page.locator("#softphone")).to_have_attribute("data-salesforce", "refused")

@@ -57,5 +57,5 @@ def sync_now(request):
 
 def includeme(config):
     config.add_route("twilio.account", "/twilio/account")
-    config.add_console_nav("twilio.account", _("Twilio"), permission="manage", order=800)
+    config.add_console_nav("twilio.account", _("Twilio"), group="admin", permission="manage", order=800)
     config.scan(".console")

@@ -76,6 +76,6 @@ def includeme(config):
         return
     config.add_route("twilio.test_phone", "/twilio/test-phone")
     config.add_static_view("twilio-static", "ecti_twilio:static", cache_max_age=3600)
-    config.add_console_nav("twilio.test_phone", _("Test phone"), permission="manage", order=900)
+    config.add_console_nav("twilio.test_phone", _("Test phone"), group="settings", permission="manage", order=15)
     config.registry["ecti.ivr.test_call"] = place_test_call
     config.scan(".testphone")
