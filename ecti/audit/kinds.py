@@ -30,7 +30,7 @@ audit_model(Schedule, Audited(
 ))
 audit_model(Closure, Audited(
     kind="closure", label=_("Company holiday"),
-    labels={**NAME, "start_date": _("From"), "end_date": _("To")},
+    labels={**NAME, "start_date": _("First day"), "end_date": _("Last day")},
 ))
 audit_model(Prompt, Audited(
     kind="prompt", label=_("Prompt"),
@@ -106,10 +106,10 @@ audit_model(PhoneNumber, Audited(
 ))
 
 # Changes that are not one row: recorded with ecti.audit.record_change().
-audit_kind(Audited(kind="sms_settings", label=_("SMS settings"), title=None, labels={"recipients": _("Notified of incoming SMS")}))
+audit_kind(Audited(kind="sms", label=_("SMS settings"), title=None, labels={"recipients": _("Notified of incoming SMS")}))
 audit_kind(Audited(
     kind="contacts", label=_("Contacts"), title=None,
-    labels={"file": _("File"), "created": _("Added"), "updated": _("Updated"), "skipped": _("Skipped"), "count": _("Contacts")},
+    labels={"file": _("File"), "created": _("Contacts added")},
 ))
 audit_kind(Audited(
     kind="dialing_rows", label=_("Dialing list rows"),
@@ -118,4 +118,9 @@ audit_kind(Audited(
 audit_kind(Audited(
     kind="config_file", label=_("Configuration file"), title=None,
     labels={"sections": _("Sections"), "file": _("File")},
+    choices={"sections": {
+        "tenant": _("Company"), "users": _("Users"), "numbers": _("Phone numbers"), "schedules": _("Business hours"),
+        "closures": _("Company holidays"), "voicemail_boxes": _("Voicemail boxes"), "flows": _("Call flows"),
+        "prompts": _("Prompts"), "queues": _("Queues"),
+    }},
 ))

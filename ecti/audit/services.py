@@ -138,17 +138,15 @@ OTHER_KINDS = {
     "user": _("Users"),
     "tenant": _("Companies"),
     "billing": _("Prices"),
-    "sms": _("SMS settings"),
 }
 
 
 def entry_kinds(localizer) -> list[tuple[str, str]]:
     """(code, label) of every kind of entry, for the audit page's filter, by label."""
-    from . import kinds  # noqa: F401  (the core's declarations)
-    from .tracking import EXPLICIT_KINDS, KINDS
+    from .tracking import all_kinds
 
     labels = {code: localizer.translate(label) for code, label in OTHER_KINDS.items()}
-    for code, spec in {**KINDS, **EXPLICIT_KINDS}.items():
+    for code, spec in all_kinds().items():
         labels.setdefault(code, localizer.translate(spec.label))
     return sorted(labels.items(), key=lambda item: item[1])
 
@@ -161,7 +159,7 @@ def _change_summary(localizer, entry: AuditEntry, spec) -> str:
     text = localizer.translate(_(str(with_title if title not in (None, "") else without), mapping={"kind": kind, "title": _shown(localizer, title)}))
     via = (entry.details or {}).get("via")
     if via in VIA_LABELS:
-        text += " " + localizer.translate(VIA_LABELS[via])
+        text = localizer.translate(_("${summary} ${via}", mapping={"summary": text, "via": localizer.translate(VIA_LABELS[via])}))
     return text
 
 
@@ -208,7 +206,6 @@ def audit_entry_dict(localizer, entry: AuditEntry) -> dict:
 # --- configuration changes: before and after ------------------------------------------------
 
 def _change_spec(entry: AuditEntry):
-    from . import kinds  # noqa: F401  (the core's declarations)
     from .tracking import spec_for_kind
 
     details = entry.details or {}
@@ -303,6 +300,8 @@ def _labelled(localizer, spec, field, value):
     choices = spec.choices.get(field)
     if choices and isinstance(value, str) and value in choices:
         return localizer.translate(choices[value])
+    if choices and isinstance(value, list):
+        return [localizer.translate(choices[v]) if isinstance(v, str) and v in choices else v for v in value]
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         return ["; ".join(
             f"{localizer.translate(spec.labels[k]) if k in spec.labels else k} {_shown(localizer, v)}" for k, v in item.items()

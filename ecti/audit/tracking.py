@@ -106,8 +106,19 @@ def audit_kind(spec: Audited) -> Audited:
     return spec
 
 
+def all_kinds() -> dict[str, Audited]:
+    """Every declared kind: the core's, and those of every model mapped so far (plugins')."""
+    from ..models.meta import Base
+
+    from . import kinds  # noqa: F401  (the core's declarations)
+
+    for mapper in Base.registry.mappers:
+        _spec_of(mapper.class_)
+    return {**EXPLICIT_KINDS, **KINDS}
+
+
 def spec_for_kind(kind: str) -> Audited | None:
-    return KINDS.get(kind) or EXPLICIT_KINDS.get(kind)
+    return KINDS.get(kind) or EXPLICIT_KINDS.get(kind) or all_kinds().get(kind)
 
 
 #: child model → [(parent model, Children)]; rebuilt when a model is declared.
@@ -255,23 +266,32 @@ def note_changes(session) -> None:
             continue
         if obj is None and any(item["obj"] is not None and item["model"] is model and item["obj"].id == ident for item in pending.values()):
             continue
+        via = session.info.get(VIA_KEY)
         if obj is not None and obj in session.new:
-            pending[key] = {"model": model, "obj": obj, "before": None}
+            pending[key] = {"model": model, "obj": obj, "before": None, "via": via}
             continue
         conn = conn or session.connection()
         row_id = key[1]
-        pending[key] = {"model": model, "obj": obj, "before": snapshot(conn, model, _spec_of(model), row_id)}
+        pending[key] = {"model": model, "obj": obj, "before": snapshot(conn, model, _spec_of(model), row_id), "via": via}
 
 
 def write_changes(session) -> None:
     """``before_commit``: compare with the stored state and add one entry per changed row."""
     if session.in_nested_transaction():
         return
-    pending = session.info.get(PENDING_KEY)
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # commit flushes only after this hook: note what the last flush changes
+    pending = session.info.pop(PENDING_KEY, None)
     if not pending:
         return
-    session.flush()
-    pending = session.info.pop(PENDING_KEY, {})
+    from ..db import all_tenants
+
+    # Entries name their company themselves; the CLI commits after leaving its all-tenant scope.
+    with all_tenants(session):
+        _write(session, pending)
+
+
+def _write(session, pending: dict) -> None:
     conn = session.connection()
     actor, actor_name = _actor(session)
     for (model, _key), item in pending.items():
@@ -293,7 +313,7 @@ def write_changes(session) -> None:
         op = "create" if before is None else "delete" if after is None else "update"
         if spec.archived and op == "update" and before.get(spec.archived) is None and after.get(spec.archived) is not None:
             op = "delete"
-        session.add(_entry(session, spec, op, tenant_id, row_id, model.__name__, before, after, actor, actor_name))
+        session.add(_entry(spec, op, tenant_id, row_id, model.__name__, before, after, actor, actor_name, item["via"]))
     session.flush()
 
 
@@ -327,7 +347,7 @@ def _masked(spec: Audited | None, before, after) -> tuple[Any, Any, list[str]]:
     return before, after, sorted(changed)
 
 
-def _entry(session, spec, op, tenant_id, target_id, target_type, before, after, actor, actor_name):
+def _entry(spec, op, tenant_id, target_id, target_type, before, after, actor, actor_name, via=None):
     from .models import AuditEntry
 
     title = None
@@ -339,7 +359,6 @@ def _entry(session, spec, op, tenant_id, target_id, target_type, before, after, 
         details["secrets_changed"] = secrets_changed
     if actor_name:
         details["actor"] = actor_name
-    via = session.info.get(VIA_KEY)
     if via:
         details["via"] = via
     return AuditEntry(
@@ -352,6 +371,9 @@ def _entry(session, spec, op, tenant_id, target_id, target_type, before, after, 
         details=_plain(details),
         at=utcnow(),
     )
+
+
+OPS = frozenset({"create", "update", "delete", "import"})
 
 
 def record_change(
@@ -392,17 +414,15 @@ def record_change(
     if target is not None and getattr(target, "id", None) is None:
         session.flush()
     entry = _entry(
-        session, spec, op, tenant_id, getattr(target, "id", None), type(target).__name__ if target is not None else None,
+        spec, op, tenant_id, getattr(target, "id", None), type(target).__name__ if target is not None else None,
         _plain(dict(before)) if before is not None else None, _plain(dict(after)) if after is not None else None,
-        actor, actor_name,
+        actor, actor_name, session.info.get(VIA_KEY),
     )
     if title is not None:
         entry.details = {**entry.details, "title": title}
     session.add(entry)
+    session.flush([entry])  # now, under the caller's tenant scope (the CLI leaves it before committing)
     return entry
-
-
-OPS = frozenset({"create", "update", "delete", "import"})
 
 
 def track_sessions(session_class: type) -> None:

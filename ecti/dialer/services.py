@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 
 from ..acd.agents import agent_for, change, settle
 from ..acd.models import Agent, AgentState, Presence
+from ..audit.tracking import record_change
 from ..calls.models import Call, Direction
 from ..errors import UserError
 from ..i18n import _
@@ -601,4 +602,6 @@ def confirm_import(request, imp, now: datetime | None = None) -> int:
         lst.status = ListStatus.paused
     lst.updated_at = now
     request.db.flush()
+    record_change(request, "dialing_rows", op="import", target=lst, title=lst.name,
+                  after={"file": imp.filename, "imported": len(imp.good)})
     return len(imp.good)

@@ -11,7 +11,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from ..api import API_PREFIX, api_view
-from ..audit.services import record_audit
+from ..audit.tracking import record_change
 from ..errors import UserError
 from ..i18n import _
 from ..telephony.numbering import NumberError, check_sms_destination, format_domestic
@@ -181,7 +181,7 @@ def settings_save(request):
     request.db.flush()
     after = [u.email for u in notification_recipients(request.db)]
     if after != before:
-        record_audit(request, "sms.notification_recipients", emails=", ".join(after) or "—")
+        record_change(request, "sms", before={"recipients": before}, after={"recipients": after})
     flash(request, _("Saved who is notified of incoming SMS."))
     return HTTPSeeOther(request.route_url("sms.settings"))
 
