@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pyramid.httpexceptions import HTTPNotFound
+from pyramid.i18n import TranslationString
 from pyramid.view import view_config
 from sqlalchemy import select
 
@@ -87,6 +88,22 @@ def recording_url(request, recording: Recording) -> str | None:
     return request.route_url("recording_media", id=recording.id)
 
 
+def recording_note(recording: Recording) -> TranslationString | None:
+    """Why a recording cannot be played, in words (None: it can be, and has sound).
+
+    One sentence instead of a length of 0:00 next to "not available": an empty recording
+    (Twilio's ``absent``, or completed with no length) stays empty, so it says so."""
+    if recording.deleted_at is not None:
+        return _("Deleted.")
+    if recording.status == "failed":
+        return _("The carrier could not record this call.")
+    if recording.status == "absent" or (recording.status == "completed" and not recording.duration_seconds):
+        return _("Empty recording: nothing was recorded.")
+    if recording.status != "completed":
+        return _("Not available yet: the carrier is still preparing it.")
+    return None
+
+
 def _names(request, user_ids) -> dict[int, str]:
     ids = {i for i in user_ids if i is not None}
     if not ids:
@@ -165,6 +182,7 @@ def call_page(request):
     return {
         "call": call, "events": events, "event_labels": EVENT_LABELS, "recordings": recordings, "voicemails": voicemails,
         "recording_url": lambda r: recording_url(request, r), "may_delete": lambda r: may_delete(request, r), "agents": agents,
+        "recording_note": recording_note,
         "names": _names(request, [a.user_id for a in agents] + [call.agent_user_id]),
         "queue_names": _queue_names(request, [call.queue_id]),
         "outcomes": OUTCOME_LABELS, "directions": DIRECTION_LABELS, "display": display, "duration": duration,
