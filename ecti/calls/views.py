@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ..api import API_PREFIX, api_view
 from ..i18n import _
 from ..recordings.services import may_delete, may_listen
-from ..telephony.numbering import format_domestic
+from ..telephony.numbering import display_number
 from ..tenancy.models import Role, User
 from ..web import get_or_404, tenant_zone
 from .listing import MAX_PAGE_SIZE, PAGE_SIZE, CallFilter, FilterError, list_calls, may_see_all_calls, parse_filters, visible
@@ -64,13 +64,7 @@ EVENT_LABELS = {
 DIRECTION_LABELS = {"inbound": _("Incoming"), "outbound": _("Outgoing")}
 
 
-def display(number: str | None) -> str:
-    if not number:
-        return ""
-    try:
-        return format_domestic(number)
-    except Exception:  # anonymous, client:… or a foreign format: as the carrier gave it
-        return number
+display = display_number  # the templates' ``phone`` filter (anonymous, client:…: as the carrier gave it)
 
 
 def duration(seconds: int | None) -> str:

@@ -14,7 +14,7 @@ from ..api import API_PREFIX, api_view
 from ..audit.tracking import record_change
 from ..errors import UserError
 from ..i18n import _
-from ..telephony.numbering import NumberError, check_sms_destination, format_domestic
+from ..telephony.numbering import NumberError, check_sms_destination, display_number
 from ..tenancy.models import User
 from ..web import flash, get_or_404
 from .models import Message, MessageStatus
@@ -50,11 +50,7 @@ def _page(rows: list, key=lambda row: row.id) -> tuple[list, int | None]:
     return page, key(page[-1]) if len(rows) > PAGE_SIZE else None
 
 
-def _display(number: str) -> str:
-    try:
-        return format_domestic(number)
-    except NumberError:
-        return number
+_display = display_number
 
 
 COUNTER = _("${characters} characters · ${segments} SMS (${encoding}) · ${remaining} more fit")
