@@ -533,6 +533,7 @@ def _page(request, *, queue=None, form=None, errors=None):
         "form": form or {},
         "errors": errors or {},
         "strategies": sorted(request.registry.ecti.routing_strategies.values(), key=lambda s: s.name),
+        "registry_strategies": request.registry.ecti.routing_strategies,
         "overflow_kinds": OVERFLOW_KINDS,
         "users": users,
     }

@@ -7,7 +7,6 @@ not make entries. Plugins declare their own settings the same way (docs/plugins.
 from __future__ import annotations
 
 from ..acd.models import Queue, QueueMember
-from ..acd.strategies import BUNDLED as STRATEGIES
 from ..calls.models import QueueRecordingOverride, RecordingSettings
 from ..dialer.models import LIST_STATUS_LABELS, DialingList, DialingListAgent, DoNotCall
 from ..i18n import _
@@ -27,6 +26,7 @@ audit_model(Flow, Audited(
 audit_model(Schedule, Audited(
     kind="schedule", label=_("Business hours"),
     labels={**NAME, "weekly": _("Hours per weekday"), "calendars": _("Holiday calendars")},
+    choices={"calendars": "holiday_calendars"},
 ))
 audit_model(Closure, Audited(
     kind="closure", label=_("Company holiday"),
@@ -56,7 +56,7 @@ audit_model(Queue, Audited(
         "archived_at": _("Deleted"), "members": _("Members"), "recording": _("Recording"),
         "user_id": _("Agent"), "level": _("Level"), "position": _("Order"), "record": _("Record calls"),
     },
-    choices={"strategy": {s.name: s.label for s in STRATEGIES}},
+    choices={"strategy": "routing_strategies"},
     exclude=("cursor",),  # moved by round-robin routing on every call
     archived="archived_at",
     children=(
@@ -81,7 +81,7 @@ audit_model(DialingList, Audited(
         "preview_seconds": _("Preview (s)"), "columns": _("Columns"), "agents": _("Agents"), "user_id": _("Agent"),
     },
     refs={"schedule_id": (Schedule, "name")},
-    choices={"status": {k.value: v for k, v in LIST_STATUS_LABELS.items()}},
+    choices={"status": {k.value: v for k, v in LIST_STATUS_LABELS.items()}, "calendars": "holiday_calendars"},
     children=(Children("agents", DialingListAgent, "list_id", ("user_id",), refs={"user_id": (User, "email")}),),
 ))
 audit_model(DoNotCall, Audited(

@@ -241,9 +241,10 @@ def _rows_by_id(value):
     return None
 
 
-def changes(localizer, entry: AuditEntry) -> list[dict]:
+def changes(localizer, entry: AuditEntry, registry=None) -> list[dict]:
     """The changed fields of a configuration change, in the declared order: ``label``,
-    ``before`` and ``after`` as text (``technical``: shown as code, e.g. a flow's steps)."""
+    ``before`` and ``after`` as text (``technical``: shown as code, e.g. a flow's steps).
+    ``registry`` (the application's) labels codes of plugins' registries (holiday calendars)."""
     spec = _change_spec(entry)
     if spec is None:
         return []
@@ -283,8 +284,8 @@ def changes(localizer, entry: AuditEntry) -> list[dict]:
         technical = isinstance(old, dict) or isinstance(new, dict)
         rows.append({
             "label": label, "technical": technical,
-            "before": _code(old) if technical else _shown(localizer, _labelled(localizer, spec, field, old)),
-            "after": _code(new) if technical else _shown(localizer, _labelled(localizer, spec, field, new)),
+            "before": _code(old) if technical else _shown(localizer, _labelled(localizer, spec, field, old, registry)),
+            "after": _code(new) if technical else _shown(localizer, _labelled(localizer, spec, field, new, registry)),
         })
     return rows
 
@@ -295,9 +296,12 @@ def _code(value) -> str:
     return "—" if value in (None, {}, []) else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _labelled(localizer, spec, field, value):
+def _labelled(localizer, spec, field, value, registry=None):
     """A stored code by its label; children (a queue's members) as "label value" per item."""
     choices = spec.choices.get(field)
+    if isinstance(choices, str):  # a plugin registry: its items' labels
+        items = getattr(getattr(registry, "ecti", None), choices, None) or {}
+        choices = {name: item.label for name, item in items.items()}
     if choices and isinstance(value, str) and value in choices:
         return localizer.translate(choices[value])
     if choices and isinstance(value, list):

@@ -82,8 +82,9 @@ class Audited:
     children: tuple[Children, ...] = ()
     title: str | None = "name"
     archived: str | None = None
-    #: Labels of a field's stored values (``{"strategy": {"longest_idle": _("Longest idle")}}``).
-    choices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Labels of a field's stored values (``{"strategy": {"longest_idle": _("Longest idle")}}``),
+    #: or the name of a plugin registry whose items have a ``label`` (``"holiday_calendars"``).
+    choices: dict[str, dict[str, Any] | str] = field(default_factory=dict)
 
 
 #: kind → spec, for every audited model (plugins' too, once their models are imported).

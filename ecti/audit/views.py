@@ -39,7 +39,7 @@ def _page(request, *, tenant_id: int | None, show_tenant: bool) -> dict:
     return {
         "entries": entries,
         "summary": lambda entry: summary(request.localizer, entry),
-        "changes": lambda entry: changes(request.localizer, entry),
+        "changes": lambda entry: changes(request.localizer, entry, request.registry),
         "actor": lambda entry: _actor(request, entry),
         "older": entries[-1].id if more else None,
         "show_tenant": show_tenant,

@@ -39,6 +39,7 @@ from ..errors import UserError
 from ..i18n import _
 from ..ivr.models import Schedule
 from ..ivr.schedules import decide
+from ..ivr.validation import translate
 from ..models.meta import utcnow
 from ..telephony.numbering import NumberError, check_outbound
 from ..tenancy.models import Tenant, User
@@ -280,7 +281,7 @@ def next_for_agent(request, user: User, now: datetime | None = None) -> SimpleNa
         return _waiting(lst, "not_available", _("The next number comes when you are available (not away, not in wrap-up, not on a call)."))
     hours = calling_hours(request, lst, now)
     if hours.branch != "open":
-        return _waiting(lst, "outside_hours", _("Outside the calling hours: ${why}", mapping={"why": request.localizer.translate(hours.explain())}))
+        return _waiting(lst, "outside_hours", _("Outside the calling hours: ${why}", mapping={"why": translate(request.localizer, hours.explain(request.registry.ecti.holiday_calendars))}))
     while True:
         row = _next_due_row(request, lst.id, now)
         if row is None:
@@ -385,7 +386,7 @@ def start_dialing(request, user: User, attempt_id: int, now: datetime | None = N
     hours = calling_hours(request, lst, now)
     if hours.branch != "open":
         release(request, attempt, now, AttemptStatus.released)
-        raise DialerError("outside_hours", _("Outside the calling hours: ${why}", mapping={"why": request.localizer.translate(hours.explain())}))
+        raise DialerError("outside_hours", _("Outside the calling hours: ${why}", mapping={"why": translate(request.localizer, hours.explain(request.registry.ecti.holiday_calendars))}))
     row = request.db.get(DialingRow, attempt.row_id)
     attempt.status = AttemptStatus.dialing
     attempt.dialed_at = now

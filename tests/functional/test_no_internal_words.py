@@ -194,6 +194,8 @@ def _codes(registry) -> set[str]:
                 values.update(str(m.value) for m in obj)
     values.update(registry.ecti.routing_strategies)
     values.update(registry.ecti.ivr_node_types)
+    for node_type in registry.ecti.ivr_node_types.values():  # the settings' names ("destinations")
+        values.update(node_type.settings_schema.get("properties", {}))
     values.update(("open", "closed", "holiday", "fallback", "no_input", "in-progress", "absent", "Pause", "Beep", "Say", "Play", "Dial",
                    "Record", "Enqueue", "Hangup", "voicemail", "completed", "pending", "sent", "failed", "email"))
     # Words that are also plain English (or our product's words) and not codes on their own.
@@ -205,10 +207,15 @@ CLASS_ATTR = re.compile(r"\b[A-Z][A-Za-z]+\.[a-z_]+\b")
 E164_JP = re.compile(r"\+81\d{9,10}")
 
 
-def _visible(html: str) -> str:
+def _visible(html: str, *, japanese_only: bool = False) -> str:
+    """The text a person reads, without code samples, form contents and the seeded data;
+    ``japanese_only``: without passages marked as English (a bilingual page's other language)."""
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "code", "pre", "textarea", "template", "noscript"]):
         tag.decompose()
+    if japanese_only:
+        for tag in soup.select("[lang]:not([lang=ja]):not(html)"):
+            tag.decompose()
     main = soup.select_one("main") or soup.body or soup
     text = " ".join(main.stripped_strings)
     for word in sorted(USER_DATA, key=len, reverse=True):
@@ -222,8 +229,9 @@ def problems(html: str, codes: set[str]) -> list[str]:
     found += [f"snake_case {m}" for m in SNAKE.findall(text)]
     found += [f"Class.attribute {m}" for m in CLASS_ATTR.findall(text)]
     found += [f"E.164 number {m}" for m in E164_JP.findall(text)]
+    japanese = _visible(html, japanese_only=True)
     for code in codes:
-        if re.search(rf"(?<![\w@.-]){re.escape(code)}(?![\w@-])", text):
+        if re.search(rf"(?<![\w@.-]){re.escape(code)}(?![\w@-])", japanese):
             found.append(f"code {code}")
     return sorted(set(found))
 
@@ -271,6 +279,11 @@ def test_no_page_shows_an_internal_identifier(app, site, login):
         if field.endswith("settings.destinations"):
             form[field] = ""
     states["flow editor, refused"] = form.submit("action", value="save", status=422)
+    form = browser.get(f"/admin/ivr/flows/{ids['flow'].id}").forms["flow-editor"]
+    form["new.type"], form["new.id"] = "forward", "extra"
+    USER_DATA.add("extra")
+    added = form.submit("action", value="add")
+    states["flow editor, a new step saved empty"] = added.forms["flow-editor"].submit("action", value="save", status=422)
     for state, response in states.items():
         seen += 1
         found = problems(response.text, codes)
