@@ -140,7 +140,7 @@ def _seed(db, registry, tenant, users):
                        remote_number=CALLER, body=typed(f"SMS本文{j}"), status=status, created_at=at))
     for status in ("pending", "sent", "failed"):
         db.add(NotificationDelivery(tenant_id=tenant.id, kind="voicemail.received", subject_id=1, channel="email",
-                                    recipient=admin.email, status=status, last_error="timeout" if status == "failed" else None))
+                                    recipient=admin.email, status=status, last_error=typed("SMTP 接続エラー") if status == "failed" else None))
     db.commit()
     return {"flow": flow, "schedule": schedule, "box": box, "prompt": prompt, "queue": queues[0], "call": calls[0], "list": lst,
             "contact": contact, "voicemail": db.scalar(select(VoicemailMessage)), "recording": voicemail}
