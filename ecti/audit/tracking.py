@@ -421,8 +421,11 @@ def record_change(
     )
     if title is not None:
         entry.details = {**entry.details, "title": title}
+    from ..db import all_tenants
+
     session.add(entry)
-    session.flush([entry])  # now, under the caller's tenant scope (the CLI leaves it before committing)
+    with all_tenants(session):  # the entry names its company; the caller's scope may be another's
+        session.flush([entry])
     return entry
 
 
