@@ -244,3 +244,56 @@ def test_cli_changes_are_audited_as_the_cli(company, tmp_path, app_settings):
     [row] = page.html.select("#audit-entries > tbody > tr")
     assert row.select("td")[1].text == "CLI（コマンドライン）"
     assert row.select_one(".audit-summary").text == "会社の休業日「夏季休業」を作成しました（設定ファイルから）"
+
+
+def _plugin_that_records_its_own_changes():
+    """A plugin as docs/plugins.md shows it: a kind of its own, and record_change in its view."""
+    import sys
+    import types
+
+    from pyramid.httpexceptions import HTTPSeeOther
+
+    from ecti import hookimpl
+    from ecti.audit import Audited, audit_kind, record_change
+    from ecti.i18n import _
+
+    module = types.ModuleType("acme_crm_plugin")
+    sys.modules["acme_crm_plugin"] = module
+    audit_kind(Audited(kind="acme_crm_sync", label=_("Contacts"), title=None,
+                       labels={"contacts": _("Contacts added"), "api_token": _("API key secret")}))
+
+    def sync(request):
+        record_change(request, "acme_crm_sync", op="import", before={"api_token": "old-token"},
+                      after={"contacts": 12, "api_token": "new-token"})
+        return HTTPSeeOther("/admin/audit")
+
+    @hookimpl
+    def ecti_config(config):
+        config.add_route("acme_crm.sync", "/acme-crm/sync")
+        config.add_view(sync, route_name="acme_crm.sync", request_method="POST", permission="manage")
+
+    module.ecti_config = ecti_config
+    return module
+
+
+def test_a_plugin_writes_its_own_audit_entries(app_settings, engine, make_tenant, make_user, login, db):
+    from ecti.config import configure
+    from ecti.plugins import get_plugin_manager
+
+    app = configure(dict(app_settings), plugin_manager=get_plugin_manager(plugins=[_plugin_that_records_its_own_changes()]),
+                    engine=engine).make_wsgi_app()
+    browser = wt_app(app)
+    token = login(browser, make_user(make_tenant(), role="admin", email="boss@acme.example"))
+    page = browser.post("/acme-crm/sync", {"csrf_token": token}, status=303).follow()
+    [row] = page.html.select("#audit-entries > tbody > tr[data-action='acme_crm_sync.import']")
+    assert row.select_one(".audit-summary").text == "連絡先を取り込みました"
+    assert row.select("td")[1].text == "boss@acme.example"
+    diff = [[c.text for c in tr.select("th, td")] for tr in row.select(".audit-diff tbody tr")]
+    assert diff == [["追加した件数", "—", "12"], ["API キーのシークレット", "********", "（変更あり）"]]
+    assert "old-token" not in json.dumps(db.scalar(select(AuditEntry.details))) and "new-token" not in page.text
+
+
+def wt_app(app):
+    import webtest
+
+    return webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
