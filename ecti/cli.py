@@ -13,6 +13,7 @@ import plaster
 from pyramid.settings import aslist
 
 from .config import ConfigurationError, settings_from_environment
+from .audit.tracking import ACTOR_KEY as AUDIT_ACTOR_KEY
 from .db import all_tenants, make_engine, make_session_factory, writing
 from .errors import UserError
 from .plugins import describe_plugins, get_plugin_manager
@@ -60,6 +61,7 @@ class CommandContext:
     def session(self):
         """A session across all tenants, committed when the block ends without error."""
         session = make_session_factory(writing(self.engine))()
+        session.info[AUDIT_ACTOR_KEY] = "cli"  # configuration changed here is audited as "CLI"
         try:
             with all_tenants(session):
                 yield session

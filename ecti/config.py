@@ -87,7 +87,7 @@ def settings_from_environment(settings: dict, environ=os.environ) -> dict:
     settings.setdefault("pyramid.default_locale_name", "ja")
     settings.setdefault("jinja2.extensions", "jinja2.ext.i18n")
     settings.setdefault("jinja2.i18n.domain", "ecti")
-    settings.setdefault("jinja2.filters", "t = ecti.web:translate\nlocal_time = ecti.web:local_time")
+    settings.setdefault("jinja2.filters", "t = ecti.web:translate\nlocal_time = ecti.web:local_time\nphone = ecti.telephony.numbering:display_number")
     settings.setdefault("jinja2.undefined", "strict")
     settings.setdefault("retry.attempts", 3)
     return settings

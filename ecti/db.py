@@ -22,6 +22,9 @@ from sqlalchemy import ForeignKey, engine_from_config, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, sessionmaker, with_loader_criteria
 
+from .audit.tracking import REQUEST_KEY as AUDIT_REQUEST_KEY
+from .audit.tracking import track_sessions
+
 #: ``session.info`` key holding the current tenant id, or :data:`ALL_TENANTS`.
 SCOPE_KEY = "ecti.tenant_scope"
 ALL_TENANTS = object()
@@ -102,6 +105,10 @@ class EctiSession(Session):
 
 event.listen(EctiSession, "do_orm_execute", _scope_to_tenant)
 event.listen(EctiSession, "before_flush", _before_flush)
+
+
+# Every change of an audited row (ecti.audit.tracking) gets its audit entry at commit.
+track_sessions(EctiSession)
 
 
 def _sqlite_pragmas(dbapi_connection, connection_record, busy_ms: int = 10000):
@@ -269,6 +276,8 @@ def includeme(config):
     def db(request):
         # State-changing requests take SQLite's write lock up front (PostgreSQL ignores this);
         # GET and HEAD stay deferred, so a long reader never blocks writers.
-        return tm_session(request.registry["ecti.session_factory"], request.tm, write=request.method not in ("GET", "HEAD"))
+        session = tm_session(request.registry["ecti.session_factory"], request.tm, write=request.method not in ("GET", "HEAD"))
+        session.info[AUDIT_REQUEST_KEY] = request  # the audit log's actor is the request's user
+        return session
 
     config.add_request_method(db, "db", reify=True)

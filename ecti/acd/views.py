@@ -14,7 +14,7 @@ from ..calls.models import Call
 from ..errors import UserError
 from ..i18n import _
 from ..models.meta import utcnow
-from ..telephony.numbering import format_domestic
+from ..telephony.numbering import display_number
 from ..tenancy.models import Role, User
 from ..web import get_or_404
 from . import control
@@ -224,11 +224,7 @@ def _offer_out(request, offer: Offer) -> OfferOut:
     )
 
 
-def _display(number: str) -> str:
-    try:
-        return format_domestic(number)
-    except Exception:  # an anonymous or foreign caller: show what the carrier gave
-        return number
+_display = display_number
 
 
 def _current_call(request, user: User) -> CurrentCallOut | None:
@@ -537,6 +533,7 @@ def _page(request, *, queue=None, form=None, errors=None):
         "form": form or {},
         "errors": errors or {},
         "strategies": sorted(request.registry.ecti.routing_strategies.values(), key=lambda s: s.name),
+        "registry_strategies": request.registry.ecti.routing_strategies,
         "overflow_kinds": OVERFLOW_KINDS,
         "users": users,
     }

@@ -108,10 +108,15 @@ def record_audit(request, action: str, target=None, **details) -> AuditEntry:
     return add_audit_entry(request.db, action, actor=request.identity, tenant_id=tenant_id, target=target, details=details)
 
 
-def list_entries(session, *, tenant_id: int | None = None, before_id: int | None = None, limit: int = 100) -> list[AuditEntry]:
+def list_entries(
+    session, *, tenant_id: int | None = None, before_id: int | None = None, limit: int = 100, kind: str | None = None,
+) -> list[AuditEntry]:
     """Newest first. The session's tenant scope already limits a tenant admin to their own
-    company; ``tenant_id`` filters further (the operator's "filter by company")."""
+    company; ``tenant_id`` filters further (the operator's "filter by company"), ``kind`` to
+    one kind of entry (``queue``: ``queue.create``, ``queue.update``…)."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if kind:
+        query = query.where(AuditEntry.action.startswith(kind + ".", autoescape=True))
     if tenant_id is not None:
         query = query.where(AuditEntry.tenant_id == tenant_id)
     if before_id is not None:
@@ -119,8 +124,51 @@ def list_entries(session, *, tenant_id: int | None = None, before_id: int | None
     return list(session.scalars(query))
 
 
+#: Sentences of configuration changes (:mod:`ecti.audit.tracking`), by operation.
+CHANGE_SENTENCES = {
+    "create": (_("Created ${kind} “${title}”"), _("Created ${kind}")),
+    "update": (_("Changed ${kind} “${title}”"), _("Changed ${kind}")),
+    "delete": (_("Deleted ${kind} “${title}”"), _("Deleted ${kind}")),
+    "import": (_("Imported ${kind} “${title}”"), _("Imported ${kind}")),
+}
+#: Where a change came from, when not from the console or the API.
+VIA_LABELS = {"config_file": _("(from a configuration file)")}
+
+#: The filter of the audit page: the kinds of entries that are not configuration changes.
+OTHER_KINDS = {
+    "user": _("Users"),
+    "tenant": _("Companies"),
+    "billing": _("Prices"),
+}
+
+
+def entry_kinds(localizer) -> list[tuple[str, str]]:
+    """(code, label) of every kind of entry, for the audit page's filter, by label."""
+    from .tracking import all_kinds
+
+    labels = {code: localizer.translate(label) for code, label in OTHER_KINDS.items()}
+    for code, spec in all_kinds().items():
+        labels.setdefault(code, localizer.translate(spec.label))
+    return sorted(labels.items(), key=lambda item: item[1])
+
+
+def _change_summary(localizer, entry: AuditEntry, spec) -> str:
+    op = entry.action.rsplit(".", 1)[1]
+    with_title, without = CHANGE_SENTENCES.get(op, CHANGE_SENTENCES["update"])
+    title = (entry.details or {}).get("title")
+    kind = localizer.translate(spec.label)
+    text = localizer.translate(_(str(with_title if title not in (None, "") else without), mapping={"kind": kind, "title": _shown(localizer, title)}))
+    via = (entry.details or {}).get("via")
+    if via in VIA_LABELS:
+        text = localizer.translate(_("${summary} ${via}", mapping={"summary": text, "via": localizer.translate(VIA_LABELS[via])}))
+    return text
+
+
 def summary(localizer, entry: AuditEntry) -> str:
     """The entry as a sentence in the reader's language."""
+    spec = _change_spec(entry)
+    if spec is not None:
+        return _change_summary(localizer, entry, spec)
     template = ACTIONS.get(entry.action)
     if template is None:  # an action code of a newer or removed feature
         return entry.action
@@ -154,3 +202,120 @@ def audit_entry_dict(localizer, entry: AuditEntry) -> dict:
         "details": entry.details or {},
         "summary": summary(localizer, entry),
     }
+
+
+# --- configuration changes: before and after ------------------------------------------------
+
+def _change_spec(entry: AuditEntry):
+    from .tracking import spec_for_kind
+
+    details = entry.details or {}
+    if "before" not in details and "after" not in details:
+        return None
+    return spec_for_kind(details.get("kind") or entry.action.rsplit(".", 1)[0])
+
+
+YES_NO = (_("Yes"), _("No"))
+
+
+def _shown(localizer, value) -> str:
+    """A stored value as people read it: numbers in the domestic format, yes/no, lists."""
+    from ..telephony.numbering import display_number
+
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return localizer.translate(YES_NO[0] if value else YES_NO[1])
+    if isinstance(value, str):
+        return display_number(value) if value.startswith("+") and value[1:].isdigit() else value
+    if isinstance(value, list):
+        return ", ".join(_shown(localizer, v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_shown(localizer, v)}" for k, v in value.items())
+    return str(value)
+
+
+def _rows_by_id(value):
+    """A list of dicts that all have an ``id`` (a flow's steps), keyed by it; else None."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "id" in v for v in value):
+        return {str(v["id"]): v for v in value}
+    return None
+
+
+def changes(localizer, entry: AuditEntry, registry=None) -> list[dict]:
+    """The changed fields of a configuration change, in the declared order: ``label``,
+    ``before`` and ``after`` as text (``technical``: shown as code, e.g. a flow's steps).
+    ``registry`` (the application's) labels codes of plugins' registries (holiday calendars)."""
+    spec = _change_spec(entry)
+    if spec is None:
+        return []
+    details = entry.details or {}
+    before, after = details.get("before") or {}, details.get("after") or {}
+    secrets = set(details.get("secrets_changed") or ())
+    order = list(spec.labels) + [k for k in list(before) + list(after) if k not in spec.labels]
+    rows = []
+    seen = set()
+    for field in order:
+        if field in seen or (field not in before and field not in after):
+            continue
+        seen.add(field)
+        old, new = before.get(field), after.get(field)
+        if old == new and field not in secrets:
+            continue
+        label = localizer.translate(spec.labels[field]) if field in spec.labels else field
+        if field in secrets:
+            rows.append({"label": label, "before": "********", "after": localizer.translate(_("(changed)")), "technical": False})
+            continue
+        by_id_old, by_id_new = _rows_by_id(old), _rows_by_id(new)
+        if by_id_old is not None or by_id_new is not None:
+            by_id_old, by_id_new = by_id_old or {}, by_id_new or {}
+            for key in list(by_id_old) + [k for k in by_id_new if k not in by_id_old]:
+                if by_id_old.get(key) != by_id_new.get(key):
+                    rows.append({
+                        "label": f"{label} {key}", "technical": True,
+                        "before": _code(by_id_old.get(key)), "after": _code(by_id_new.get(key)),
+                    })
+            continue
+        if isinstance(old, dict) and isinstance(new, dict) and field in {"weekly", "retry"}:
+            for key in list(old) + [k for k in new if k not in old]:
+                if old.get(key) != new.get(key):
+                    rows.append({"label": f"{label} ({_part(localizer, key)})", "technical": False,
+                                 "before": _shown(localizer, old.get(key)), "after": _shown(localizer, new.get(key))})
+            continue
+        technical = isinstance(old, dict) or isinstance(new, dict)
+        rows.append({
+            "label": label, "technical": technical,
+            "before": _code(old) if technical else _shown(localizer, _labelled(localizer, spec, field, old, registry)),
+            "after": _code(new) if technical else _shown(localizer, _labelled(localizer, spec, field, new, registry)),
+        })
+    return rows
+
+
+def _code(value) -> str:
+    import json
+
+    return "—" if value in (None, {}, []) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _labelled(localizer, spec, field, value, registry=None):
+    """A stored code by its label; children (a queue's members) as "label value" per item."""
+    choices = spec.choices.get(field)
+    if isinstance(choices, str):  # a plugin registry: its items' labels
+        items = getattr(getattr(registry, "ecti", None), choices, None) or {}
+        choices = {name: item.label for name, item in items.items()}
+    if choices and isinstance(value, str) and value in choices:
+        return localizer.translate(choices[value])
+    if choices and isinstance(value, list):
+        return [localizer.translate(choices[v]) if isinstance(v, str) and v in choices else v for v in value]
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return ["; ".join(
+            f"{localizer.translate(spec.labels[k]) if k in spec.labels else k} {_shown(localizer, v)}" for k, v in item.items()
+        ) for item in value]
+    return value
+
+
+def _part(localizer, key: str) -> str:
+    from ..ivr.schedules import WEEKDAY_LABELS
+
+    label = WEEKDAY_LABELS.get(key)
+    return localizer.translate(label) if label is not None else key

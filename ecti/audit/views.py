@@ -14,7 +14,7 @@ from ..i18n import _
 from ..tenancy.models import Tenant
 from ..web import get_or_404
 from .models import AuditEntry
-from .services import audit_entry_dict, list_entries, summary
+from .services import audit_entry_dict, changes, entry_kinds, list_entries, summary
 
 PAGE_SIZE = 100
 
@@ -24,17 +24,38 @@ def _int_param(request, name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _kind_param(request, kinds: list[tuple[str, str]]) -> str | None:
+    value = request.params.get("kind", "")
+    return value if value in dict(kinds) else None
+
+
 def _page(request, *, tenant_id: int | None, show_tenant: bool) -> dict:
     before = _int_param(request, "before")
-    entries = list_entries(request.db, tenant_id=tenant_id, before_id=before, limit=PAGE_SIZE + 1)
+    kinds = entry_kinds(request.localizer)
+    kind = _kind_param(request, kinds)
+    entries = list_entries(request.db, tenant_id=tenant_id, before_id=before, limit=PAGE_SIZE + 1, kind=kind)
     more = len(entries) > PAGE_SIZE
     entries = entries[:PAGE_SIZE]
     return {
         "entries": entries,
         "summary": lambda entry: summary(request.localizer, entry),
+        "changes": lambda entry: changes(request.localizer, entry, request.registry),
+        "actor": lambda entry: _actor(request, entry),
         "older": entries[-1].id if more else None,
         "show_tenant": show_tenant,
+        "kinds": kinds,
+        "selected_kind": kind,
     }
+
+
+ACTOR_LABELS = {"cli": _("CLI (command line)")}
+
+
+def _actor(request, entry: AuditEntry) -> str:
+    if entry.actor_email:
+        return entry.actor_email
+    label = ACTOR_LABELS.get((entry.details or {}).get("actor"))
+    return request.localizer.translate(label if label is not None else _("(system)"))
 
 
 @view_config(route_name="operator.audit", renderer="ecti:audit/templates/audit.jinja2", permission="operate", request_method="GET")
@@ -77,14 +98,17 @@ class AuditEntryList(BaseModel):
 
 def _api_list(request, tenant_id):
     before = _int_param(request, "before")
-    entries = list_entries(request.db, tenant_id=tenant_id, before_id=before, limit=PAGE_SIZE + 1)
+    entries = list_entries(
+        request.db, tenant_id=tenant_id, before_id=before, limit=PAGE_SIZE + 1,
+        kind=_kind_param(request, entry_kinds(request.localizer)),
+    )
     older = entries[PAGE_SIZE - 1].id if len(entries) > PAGE_SIZE else None
     return AuditEntryList(
         entries=[AuditEntryOut(**audit_entry_dict(request.localizer, e)) for e in entries[:PAGE_SIZE]], older=older
     )
 
 
-@api_view("api.audit", method="GET", summary="The company's audit log, newest first (?before=id for older)", permission="manage", response=AuditEntryList, tags=("audit",))
+@api_view("api.audit", method="GET", summary="The company's audit log, newest first (?before=id for older, ?kind= for one kind such as queue)", permission="manage", response=AuditEntryList, tags=("audit",))
 def api_audit(request):
     return _api_list(request, request.tenant.id)
 

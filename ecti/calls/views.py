@@ -6,13 +6,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pyramid.httpexceptions import HTTPNotFound
+from pyramid.i18n import TranslationString
 from pyramid.view import view_config
 from sqlalchemy import select
 
 from ..api import API_PREFIX, api_view
 from ..i18n import _
 from ..recordings.services import may_delete, may_listen
-from ..telephony.numbering import format_domestic
+from ..telephony.numbering import display_number
 from ..tenancy.models import Role, User
 from ..web import get_or_404, tenant_zone
 from .listing import MAX_PAGE_SIZE, PAGE_SIZE, CallFilter, FilterError, list_calls, may_see_all_calls, parse_filters, visible
@@ -62,14 +63,30 @@ EVENT_LABELS = {
 
 DIRECTION_LABELS = {"inbound": _("Incoming"), "outbound": _("Outgoing")}
 
+#: What the carrier said of the call (``status`` events) or of a dial (``dial_ended``).
+CARRIER_STATUS_LABELS = {
+    "queued": _("Waiting at the carrier"), "initiated": _("Dialling"), "ringing": _("Ringing"), "in-progress": _("Talking"),
+    "answered": _("Answered"), "completed": _("Ended"), "busy": _("Busy"), "failed": _("Not connected"),
+    "no-answer": _("No answer"), "canceled": _("Canceled"),
+}
+#: Why something happened (``reason`` of an event): schedules, the ACD, refusals.
+REASON_LABELS = {
+    "holiday": _("Holiday"), "closure": _("Company closure"), "open": _("In business hours"),
+    "closed_day": _("No business hours on this weekday"), "outside_hours": _("Outside business hours"),
+    "max_wait": _("Waited the queue's maximum"), "queue_full": _("The queue was full"), "no_agents": _("Nobody signed in"),
+    "entered_other_queue": _("Moved to another queue"), "phone_not_joined": _("The agent's phone did not connect"),
+    "declined": _("Declined"), "no_answer": _("No answer"), "canceled": _("Withdrawn"), "failed": _("Not connected"),
+    "unknown_number": _("Number not set up"), "no_flow": _("No call flow assigned"), "tenant_suspended": _("Company suspended"),
+    "caller_id_not_owned": _("Caller ID not the company's"), "unknown_queue": _("Queue not found"),
+}
+#: Who ended something (``by``), and what a recording was of (``purpose``).
+BY_LABELS = {"caller": _("by the caller"), "agent": _("by the agent"), "system": _("by the system")}
+PURPOSE_LABELS = {"call": _("Conversation"), "voicemail": _("Voicemail")}
+#: Branches of a flow step besides the exits (a menu waiting for a key).
+STEP_LABELS = {"prompt": _("Waiting for a key"), "invalid": _("Wrong key"), "no_input": _("No key pressed")}
 
-def display(number: str | None) -> str:
-    if not number:
-        return ""
-    try:
-        return format_domestic(number)
-    except Exception:  # anonymous, client:… or a foreign format: as the carrier gave it
-        return number
+
+display = display_number  # the templates' ``phone`` filter (anonymous, client:…: as the carrier gave it)
 
 
 def duration(seconds: int | None) -> str:
@@ -85,6 +102,22 @@ def recording_url(request, recording: Recording) -> str | None:
     if not recording.playable or not may_listen(request, recording):
         return None
     return request.route_url("recording_media", id=recording.id)
+
+
+def recording_note(recording: Recording) -> TranslationString | None:
+    """Why a recording cannot be played, in words (None: it can be, and has sound).
+
+    One sentence instead of a length of 0:00 next to "not available": an empty recording
+    (Twilio's ``absent``, or completed with no length) stays empty, so it says so."""
+    if recording.deleted_at is not None:
+        return _("Deleted.")
+    if recording.status == "failed":
+        return _("The carrier could not record this call.")
+    if recording.status == "absent" or (recording.status == "completed" and not recording.duration_seconds):
+        return _("Empty recording: nothing was recorded.")
+    if recording.status != "completed":
+        return _("Not available yet: the carrier is still preparing it.")
+    return None
 
 
 def _names(request, user_ids) -> dict[int, str]:
@@ -165,30 +198,50 @@ def call_page(request):
     return {
         "call": call, "events": events, "event_labels": EVENT_LABELS, "recordings": recordings, "voicemails": voicemails,
         "recording_url": lambda r: recording_url(request, r), "may_delete": lambda r: may_delete(request, r), "agents": agents,
+        "recording_note": recording_note,
         "names": _names(request, [a.user_id for a in agents] + [call.agent_user_id]),
         "queue_names": _queue_names(request, [call.queue_id]),
         "outcomes": OUTCOME_LABELS, "directions": DIRECTION_LABELS, "display": display, "duration": duration,
         "describe": lambda e: describe(request, e),
+        "step_words": lambda step: flow_step_words(request, step),
     }
+
+
+def flow_step_words(request, step: dict) -> tuple[str | None, str | None]:
+    """(node type, branch) of a flow step by their labels: ``("営業時間", "営業時間内")``."""
+    from ..ivr.forms import exit_label
+    from ..ivr.schedules import BRANCH_LABELS
+
+    say = request.localizer.translate
+    node_type = request.registry.ecti.ivr_node_types.get(step.get("type"))
+    branch = step.get("branch")
+    branch_label = (BRANCH_LABELS.get(branch) or STEP_LABELS.get(branch) or exit_label(branch)) if branch else None
+    return (say(node_type.label) if node_type is not None else None, say(branch_label) if branch_label else None)
 
 
 def describe(request, event: CallEvent) -> str:
     """A short detail of an event for the timeline (queue, agent, branch, reason …)."""
     data = event.data or {}
     parts = []
-    if event.kind in (EventKind.status, EventKind.dial_ended) and data.get("status"):
-        parts.append(str(data["status"]))
+    say = request.localizer.translate
+    if event.kind in (EventKind.status, EventKind.dial_ended) and data.get("status") in CARRIER_STATUS_LABELS:
+        parts.append(say(CARRIER_STATUS_LABELS[data["status"]]))
     if event.kind is EventKind.flow_step:
-        parts.extend(str(data[k]) for k in ("flow_name", "node", "type", "branch") if data.get(k))
+        parts.extend(str(data[k]) for k in ("flow_name", "node") if data.get(k))  # named by the admin
+        node_type, branch = flow_step_words(request, data)
+        parts.extend(w for w in (node_type, "→ " + branch if branch else None) if w)
     if data.get("queue") is not None and event.kind is not EventKind.refused:
         name = _queue_names(request, [data["queue"]]).get(data["queue"]) if isinstance(data["queue"], int) else None
         parts.append(name or str(data["queue"]))
     for key in ("agent", "from_agent"):
         if isinstance(data.get(key), int):
             parts.append(_names(request, [data[key]]).get(data[key], f"#{data[key]}"))
-    for key in ("reason", "by", "box_name", "purpose"):
-        if data.get(key):
-            parts.append(str(data[key]))
+    # Codes are shown by their label; a code without one is left out rather than shown raw.
+    for key, labels in (("reason", REASON_LABELS), ("by", BY_LABELS), ("purpose", PURPOSE_LABELS)):
+        if data.get(key) in labels:
+            parts.append(say(labels[data[key]]))
+    if data.get("box_name"):
+        parts.append(str(data["box_name"]))
     if data.get("wait_seconds") is not None:
         parts.append(request.localizer.translate(_("waited ${time}", mapping={"time": duration(data["wait_seconds"])})))
     return " · ".join(parts)

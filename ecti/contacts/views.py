@@ -9,6 +9,7 @@ from pyramid.view import view_config
 from sqlalchemy import func, or_, select
 
 from ..api import api_view
+from ..audit.tracking import record_change
 from ..errors import UserError
 from ..i18n import _
 from ..telephony.numbering import format_domestic
@@ -115,6 +116,7 @@ def contacts_import(request):
     if result.errors:
         request.response.status_int = 400
         return _page(request, form={}, errors={}, import_errors=result.errors)
+    record_change(request, "contacts", op="import", after={"file": getattr(upload, "filename", ""), "created": result.created})
     flash(request, _("${count} contact(s) imported.", mapping={"count": result.created}))
     return HTTPSeeOther(request.route_url("contacts"))
 

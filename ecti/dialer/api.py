@@ -13,7 +13,7 @@ from ..api import api_view
 from ..errors import UserError
 from ..i18n import _
 from ..models.meta import utcnow
-from ..telephony.numbering import NumberError, format_domestic
+from ..telephony.numbering import display_number
 from ..web import get_or_404
 from . import services
 from .models import LIST_STATUS_LABELS, DialingAttempt, DialingImport, DialingList, DialingRow, ListStatus, Outcome
@@ -22,11 +22,7 @@ TAGS = ("dialer",)
 OutcomeName = Literal["connected", "no_answer", "busy", "failed", "answering_machine", "wrong_number", "callback", "do_not_call"]
 
 
-def display(number: str) -> str:
-    try:
-        return format_domestic(number)
-    except NumberError:
-        return number
+display = display_number
 
 
 # --- models ----------------------------------------------------------------------------------

@@ -33,11 +33,13 @@ from sqlalchemy import func, select
 
 from ..acd.agents import agent_for, change, settle
 from ..acd.models import Agent, AgentState, Presence
+from ..audit.tracking import record_change
 from ..calls.models import Call, Direction
 from ..errors import UserError
 from ..i18n import _
 from ..ivr.models import Schedule
 from ..ivr.schedules import decide
+from ..ivr.validation import translate
 from ..models.meta import utcnow
 from ..telephony.numbering import NumberError, check_outbound
 from ..tenancy.models import Tenant, User
@@ -279,7 +281,7 @@ def next_for_agent(request, user: User, now: datetime | None = None) -> SimpleNa
         return _waiting(lst, "not_available", _("The next number comes when you are available (not away, not in wrap-up, not on a call)."))
     hours = calling_hours(request, lst, now)
     if hours.branch != "open":
-        return _waiting(lst, "outside_hours", _("Outside the calling hours: ${why}", mapping={"why": request.localizer.translate(hours.explain())}))
+        return _waiting(lst, "outside_hours", _("Outside the calling hours: ${why}", mapping={"why": translate(request.localizer, hours.explain(request.registry.ecti.holiday_calendars))}))
     while True:
         row = _next_due_row(request, lst.id, now)
         if row is None:
@@ -384,7 +386,7 @@ def start_dialing(request, user: User, attempt_id: int, now: datetime | None = N
     hours = calling_hours(request, lst, now)
     if hours.branch != "open":
         release(request, attempt, now, AttemptStatus.released)
-        raise DialerError("outside_hours", _("Outside the calling hours: ${why}", mapping={"why": request.localizer.translate(hours.explain())}))
+        raise DialerError("outside_hours", _("Outside the calling hours: ${why}", mapping={"why": translate(request.localizer, hours.explain(request.registry.ecti.holiday_calendars))}))
     row = request.db.get(DialingRow, attempt.row_id)
     attempt.status = AttemptStatus.dialing
     attempt.dialed_at = now
@@ -601,4 +603,6 @@ def confirm_import(request, imp, now: datetime | None = None) -> int:
         lst.status = ListStatus.paused
     lst.updated_at = now
     request.db.flush()
+    record_change(request, "dialing_rows", op="import", target=lst, title=lst.name,
+                  after={"file": imp.filename, "imported": len(imp.good)})
     return len(imp.good)

@@ -86,6 +86,10 @@ def format_ranges(ranges) -> str:
     return ", ".join(f"{start}-{end}" for start, end in ranges)
 
 
+#: The branches of a schedule as people read them (preview, call history).
+BRANCH_LABELS = {"open": _("In business hours"), "closed": _("Outside business hours"), "holiday": _("Holiday")}
+
+
 @dataclass(frozen=True)
 class Decision:
     """Which branch a schedule takes at a moment, and why.
@@ -99,9 +103,13 @@ class Decision:
     local_time: datetime
     detail: dict[str, str] = field(default_factory=dict)
 
-    def explain(self):
-        """The reason in words, for the preview and the call's event history."""
+    def explain(self, calendars: dict | None = None):
+        """The reason in words, for the preview and the call's event history; ``calendars``
+        (the registry's holiday calendars) name a holiday's calendar by its label, not its code."""
         mapping = {"time": self.local_time.strftime("%Y-%m-%d %H:%M"), **self.detail}
+        calendar = (calendars or {}).get(self.detail.get("calendar"))
+        if calendar is not None:
+            mapping["calendar"] = calendar.label
         return {
             "holiday": _("${time}: ${name} (${calendar}) is a holiday.", mapping=mapping),
             "closure": _("${time}: the company is closed (${name}).", mapping=mapping),

@@ -107,11 +107,27 @@ _TYPE_NAMES = {
 }
 
 
+def _setting_label(name: str):
+    """A setting by the label the flow editor gives it (a plugin's own settings: their name)."""
+    from .forms import FIELD_LABELS
+
+    return FIELD_LABELS.get(name, name)
+
+
+def _choice_label(value):
+    from .forms import CHOICE_LABELS
+
+    return CHOICE_LABELS.get(value, str(value)) if isinstance(value, str) else str(value)
+
+
 def schema_error_message(error) -> TranslationString:
-    """A jsonschema ``ValidationError`` in words people read (Japanese first)."""
+    """A jsonschema ``ValidationError`` in words people read (Japanese first); settings and
+    choices are named by their labels, not by their codes."""
     v, expected, instance = error.validator, error.validator_value, error.instance
     if v == "required":
         missing = [name for name in expected if isinstance(instance, dict) and name not in instance]
+        if len(missing) == 1:
+            return _("“${name}” is required.", mapping={"name": _setting_label(missing[0])})
         return _("${name} is required.", mapping={"name": ", ".join(missing)})
     if v == "type":
         types = expected if isinstance(expected, list) else [expected]
@@ -119,6 +135,8 @@ def schema_error_message(error) -> TranslationString:
         return _("Enter ${expected}.", mapping={"expected": shown})
     if v in ("enum", "const"):
         values = expected if v == "enum" else [expected]
+        if len(values) == 1:
+            return _("Choose ${expected}.", mapping={"expected": _choice_label(values[0])})
         return _("Choose one of: ${expected}.", mapping={"expected": ", ".join(map(str, values))})
     if v == "minimum":
         return _("Enter a number of at least ${ge}.", mapping={"ge": expected})

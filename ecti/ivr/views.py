@@ -23,7 +23,7 @@ from ..web import flash, get_or_404
 from . import forms
 from .engine import now
 from .models import Closure, Flow, Schedule, VoicemailBox, VoicemailMessage
-from .schedules import WEEKDAY_LABELS, WEEKDAYS, decide, format_ranges, holidays_between, parse_ranges
+from .schedules import BRANCH_LABELS, WEEKDAY_LABELS, WEEKDAYS, decide, format_ranges, holidays_between, parse_ranges
 from .services import FlowInvalid, add_closure, create_box, delete_flow, delete_schedule, flow_problems, save_flow, save_schedule
 from .validation import ReferenceChecker, problem_text, translate
 
@@ -224,6 +224,7 @@ def _schedule_context(request, schedule, form, name, calendars, errors):
     return {
         "schedule": schedule, "form": form, "name": name, "chosen": calendars, "errors": errors, "weekdays": [(d, WEEKDAY_LABELS[d]) for d in WEEKDAYS],
         "calendars": sorted(request.registry.ecti.holiday_calendars.values(), key=lambda c: c.name), "at": at, "preview": preview,
+        "branch_labels": BRANCH_LABELS,
     }
 
 
@@ -234,7 +235,7 @@ def _preview(request, schedule, at: str) -> dict:
     except ValueError:
         return {"error": _("Enter a date and time such as 2025-12-30T10:00.")}
     decision = decide(request.db, request.registry.ecti.holiday_calendars, schedule, request.tenant.time_zone, moment)
-    return {"branch": decision.branch, "reason": decision.reason, "explanation": translate(request.localizer, decision.explain())}
+    return {"branch": decision.branch, "reason": decision.reason, "explanation": translate(request.localizer, decision.explain(request.registry.ecti.holiday_calendars))}
 
 
 # --- holidays ------------------------------------------------------------------------------------

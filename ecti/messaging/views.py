@@ -11,10 +11,10 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from ..api import API_PREFIX, api_view
-from ..audit.services import record_audit
+from ..audit.tracking import record_change
 from ..errors import UserError
 from ..i18n import _
-from ..telephony.numbering import NumberError, check_sms_destination, format_domestic
+from ..telephony.numbering import NumberError, check_sms_destination, display_number
 from ..tenancy.models import User
 from ..web import flash, get_or_404
 from .models import Message, MessageStatus
@@ -50,11 +50,7 @@ def _page(rows: list, key=lambda row: row.id) -> tuple[list, int | None]:
     return page, key(page[-1]) if len(rows) > PAGE_SIZE else None
 
 
-def _display(number: str) -> str:
-    try:
-        return format_domestic(number)
-    except NumberError:
-        return number
+_display = display_number
 
 
 COUNTER = _("${characters} characters · ${segments} SMS (${encoding}) · ${remaining} more fit")
@@ -181,7 +177,7 @@ def settings_save(request):
     request.db.flush()
     after = [u.email for u in notification_recipients(request.db)]
     if after != before:
-        record_audit(request, "sms.notification_recipients", emails=", ".join(after) or "—")
+        record_change(request, "sms", before={"recipients": before}, after={"recipients": after})
     flash(request, _("Saved who is notified of incoming SMS."))
     return HTTPSeeOther(request.route_url("sms.settings"))
 

@@ -15,7 +15,8 @@ KIND_LABELS = {"voicemail.received": _("Voicemail received")}
 
 @view_config(route_name="notifications", request_method="GET", permission="manage", renderer="ecti:notifications/templates/deliveries.jinja2")
 def deliveries_page(request):
-    return {"deliveries": problems(request.db), "statuses": STATUS_LABELS, "kinds": KIND_LABELS, "max_attempts": MAX_ATTEMPTS}
+    return {"deliveries": problems(request.db), "statuses": STATUS_LABELS, "kinds": KIND_LABELS, "max_attempts": MAX_ATTEMPTS,
+            "channels": request.registry.ecti.notification_channels}
 
 
 @view_config(route_name="notification_retry", request_method="POST", permission="manage")

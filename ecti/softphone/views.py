@@ -15,7 +15,7 @@ from ..calls.models import Call, CallAgent, CallOutcome, Direction
 from ..errors import UserError
 from ..i18n import _
 from ..telephony.models import PhoneNumber
-from ..telephony.numbering import NumberError, check_outbound, format_domestic
+from ..telephony.numbering import NumberError, check_outbound, display_number, format_domestic
 from . import softphone_scripts
 
 TAGS = ("softphone",)
@@ -149,11 +149,7 @@ def _caller_ids(request) -> list[CallerId]:
     return [CallerId(e164=n.e164, display=format_domestic(n.e164), label=n.label) for n in numbers]
 
 
-def _display(number: str) -> str:
-    try:
-        return format_domestic(number)
-    except Exception:  # anonymous, a client: identity or a foreign format: as the carrier gave it
-        return number
+_display = display_number
 
 
 @api_view("api.softphone.caller_ids", method="GET", summary="The company's numbers I may show as caller ID",

@@ -201,6 +201,18 @@ def format_domestic(e164: str) -> str:
     return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
 
 
+def display_number(number: str | None) -> str:
+    """A stored number as every page shows it (:func:`format_domestic`); what cannot be parsed
+    (``anonymous``, a softphone's ``client:…`` identity, a foreign format) as the carrier gave
+    it, and nothing for nothing. This is the ``phone`` filter of the templates."""
+    if not number:
+        return ""
+    try:
+        return format_domestic(number)
+    except (NumberError, ValueError, TypeError):
+        return number
+
+
 def classify(e164: str) -> NumberClass:
     """Return the :class:`NumberClass` of an E.164 number (``+8150…`` → ``IP_PHONE_050``).
 

@@ -30,6 +30,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
+from ..audit.tracking import VIA_KEY as AUDIT_VIA_KEY
+from ..audit.tracking import record_change
 from ..db import SCOPE_KEY, all_tenants, set_tenant_scope
 from ..errors import UserError
 from ..i18n import _
@@ -176,11 +178,15 @@ def import_document(session, registry, doc: Any, *, tenant: Tenant | None = None
     if ctx.broken("$.tenant") or not isinstance(doc.get("tenant"), dict):
         raise ConfigRefused(ctx.errors)
     savepoint = session.begin_nested()
+    applied = []
+    # The audit entries of what the file changes say they came from a configuration file.
+    session.info[AUDIT_VIA_KEY] = "config_file"
     try:
         with restored_scope(session):
             for section in sections(registry):
                 if section.name in doc:
                     section.apply(ctx, doc[section.name])
+                    applied.append(section.name)
                     session.flush()
                 if ctx.tenant is None:  # the tenant itself was refused: nothing to apply to
                     break
@@ -191,10 +197,13 @@ def import_document(session, registry, doc: Any, *, tenant: Tenant | None = None
     except Exception:
         savepoint.rollback()
         raise
+    finally:
+        session.info.pop(AUDIT_VIA_KEY, None)
     if ctx.errors:
         savepoint.rollback()
         raise ConfigRefused(ctx.errors)
     savepoint.commit()
+    record_change(session, "config_file", op="import", tenant_id=ctx.tenant.id, after={"sections": applied})
     return ctx.tenant
 
 

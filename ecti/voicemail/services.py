@@ -13,7 +13,7 @@ from ..models.meta import utcnow
 from ..notifications.services import notify
 from ..prompts import prompt_instructions
 from ..recordings.services import MAX_RECORDING_SECONDS, recording_status
-from ..tenancy.models import Tenant, User
+from ..tenancy.models import Role, Tenant, User
 from ..voice.calls import say
 from ..voice.instructions import Continuation, Hangup, Record, Redirect
 
@@ -57,7 +57,10 @@ def save_message(request, call, box: VoicemailBox, call_input) -> VoicemailMessa
 
 def recipients(session, box: VoicemailBox) -> list[tuple[str, str]]:
     """``(address, locale)`` of the box's recipients: its users (active ones, in their own
-    language) and plain addresses (in the company's language); the owner agent is one too."""
+    language) and plain addresses (in the company's language); the owner agent is one too.
+
+    A box nobody was chosen for (a new one) notifies the company's active administrators, so a
+    message is never left unnoticed because the box was not set up yet."""
     tenant = session.get(Tenant, box.tenant_id)
     default = tenant.locale or "ja"
     user_ids = set(box.recipient_user_ids or []) | ({box.user_id} if box.user_id else set())
@@ -65,6 +68,10 @@ def recipients(session, box: VoicemailBox) -> list[tuple[str, str]]:
     if user_ids:
         users = session.scalars(select(User).where(User.id.in_(user_ids), User.is_active.is_(True)).order_by(User.id))
         found += [(u.email, u.locale or default) for u in users]
+    elif not box.recipient_emails:
+        admins = session.scalars(select(User).where(
+            User.tenant_id == box.tenant_id, User.role == Role.admin, User.is_active.is_(True)).order_by(User.id))
+        found += [(u.email, u.locale or default) for u in admins]
     found += [(address, default) for address in box.recipient_emails or []]
     return found
 

@@ -20,7 +20,7 @@ from ..i18n import _
 from ..ivr.models import VoicemailBox, VoicemailMessage
 from ..models.meta import utcnow
 from ..recordings.services import MAX_RECORDING_SECONDS, delete_at_carrier
-from ..telephony.numbering import format_domestic
+from ..telephony.numbering import display_number
 from ..tenancy.models import Role, Tenant, User
 from ..web import flash, get_or_404
 
@@ -76,7 +76,7 @@ def _inbox_context(request):
         box_id = None
     return {
         "boxes": boxes, "names": {b.id: b.name for b in boxes}, "box_id": box_id,
-        "messages": visible_messages(request, box_id), "format_domestic": format_domestic, "callback_url": callback_url,
+        "messages": visible_messages(request, box_id), "callback_url": callback_url,
     }
 
 
@@ -89,7 +89,7 @@ def inbox(request):
 def message_page(request):
     message = message_for(request, request.matchdict["id"])
     return {
-        "message": message, "box": request.db.get(VoicemailBox, message.box_id), "format_domestic": format_domestic,
+        "message": message, "box": request.db.get(VoicemailBox, message.box_id),
         "callback_url": callback_url(request, message),
     }
 
@@ -106,7 +106,7 @@ def mark_heard(request):
 @view_config(route_name="voicemail.delete", request_method="GET", permission="softphone", renderer=TEMPLATES + "delete.jinja2")
 def delete_confirm(request):
     message = message_for(request, request.matchdict["id"])
-    return {"message": message, "format_domestic": format_domestic, "error": None}
+    return {"message": message, "error": None}
 
 
 @view_config(route_name="voicemail.delete", request_method="POST", permission="softphone", renderer=TEMPLATES + "delete.jinja2")
@@ -116,7 +116,7 @@ def delete_view(request):
         delete_message(request, message)
     except UserError as err:
         request.response.status_int = err.status
-        return {"message": message, "format_domestic": format_domestic, "error": err.message}
+        return {"message": message, "error": err.message}
     flash(request, _("The voicemail message has been deleted."))
     return HTTPSeeOther(request.route_url("voicemail.inbox"))
 
@@ -223,7 +223,7 @@ def voicemail_out(request, message, names) -> VoicemailOut:
     recording = request.db.get(Recording, message.recording_ref_id) if message.recording_ref_id else None
     return VoicemailOut(
         id=message.id, box_id=message.box_id, box_name=names.get(message.box_id, ""), from_number=message.from_number,
-        from_display=format_domestic(message.from_number) if message.from_number else "", received_at=message.created_at,
+        from_display=display_number(message.from_number), received_at=message.created_at,
         duration_seconds=message.duration_seconds, heard=message.heard_at is not None,
         media_url=request.route_url("recording_media", id=recording.id) if recording is not None and recording.playable else None,
         callback_url=callback_url(request, message),

@@ -390,8 +390,11 @@ def test_an_admin_chooses_who_is_notified_of_incoming_sms(webtest, login, compan
     # a forged id of another company's user is ignored
     webtest.post("/sms/settings", {"csrf_token": done.forms["sms-recipients"]["csrf_token"].value, "user": [str(company.agent.id), str(company.other_agent.id)]}, status=303)
     assert [u.email for u in notification_recipients(db)] == ["agent@acme.example"]
-    audit = webtest.get("/admin/audit").html.select("#audit-entries tr[data-action='sms.notification_recipients']")
-    assert [row.select("td")[-1].text for row in audit] == ["受信 SMS の通知先を変更しました: agent@acme.example"]
+    audit = webtest.get("/admin/audit").html.select("#audit-entries tr[data-action='sms.update']")
+    assert [row.select_one(".audit-summary").text for row in audit] == ["SMS 設定を変更しました"]
+    assert [[td.text for td in tr.select("th, td")] for tr in audit[0].select(".audit-diff tbody tr")] == [
+        ["受信 SMS の通知先", "—", "agent@acme.example"],
+    ]
 
 
 def test_agents_cannot_change_who_is_notified(webtest, login, company):

@@ -95,14 +95,15 @@ def test_schedule_editor_and_the_what_happens_at_preview(admin, db, company):
     db.expire_all()
     assert db.get(Schedule, company.schedule.id).weekly["sat"] == [["10:00", "15:00"]]
 
-    for at, branch, why in [
-        ("2025-06-14T11:00", "open", "営業時間内（10:00-15:00）"),
-        ("2025-01-13T10:00", "holiday", "成人の日（jp_national）のため休業日"),
-        ("2025-12-31T10:00", "holiday", "会社の休業日（年末年始休業）"),
-        ("2025-06-15T11:00", "closed", "この曜日は営業していません"),
+    for at, branch, shown, why in [
+        ("2025-06-14T11:00", "open", "営業時間内", "営業時間内（10:00-15:00）"),
+        ("2025-01-13T10:00", "holiday", "休業日", "成人の日（日本の祝日）のため休業日"),
+        ("2025-12-31T10:00", "holiday", "休業日", "会社の休業日（年末年始休業）"),
+        ("2025-06-15T11:00", "closed", "営業時間外", "この曜日は営業していません"),
     ]:
-        preview = admin.get(f"/admin/ivr/schedules/{company.schedule.id}", {"at": at}).html.select_one("#preview [role=status]").text
-        assert preview.startswith(branch) and why in preview, preview
+        status = admin.get(f"/admin/ivr/schedules/{company.schedule.id}", {"at": at}).html.select_one("#preview [role=status]")
+        assert status.select_one(".branch")["data-branch"] == branch
+        assert status.text.startswith(shown + ":") and why in status.text, status.text
 
 
 def test_holiday_calendar_view_and_company_closures(admin, db, company):

@@ -204,3 +204,29 @@ def test_retry_now_sends_a_failed_mail_at_once(telephony, db, smtp, after_hours)
     assert run_queued_jobs(telephony.registry) == 1
     assert len(smtp.inbox.messages) == 1
     assert [d.status for d in deliveries(db)].count("sent") == 1
+
+
+def test_a_new_box_nobody_was_chosen_for_mails_the_companys_admins(telephony, db, smtp, make_user):
+    """Safer default: a box left as created does not swallow messages silently; its company's
+    active administrators get the mail until recipients are chosen."""
+    telephony.registry["ecti.clock"] = lambda: datetime(2025, 6, 11, 19, 30, tzinfo=TOKYO)
+    make_user(telephony.tenant, role="admin", email="kanri@tel.example", name="管理 花子")
+    make_user(telephony.tenant, role="supervisor", email="sv@tel.example", name="監督 次郎")
+    gone = make_user(telephony.tenant, role="admin", email="former@tel.example", name="退職 三郎")
+    db.rollback()
+    set_tenant_scope(db, telephony.tenant.id)
+    from ecti.tenancy.models import User
+
+    db.get(User, gone.id).is_active = False
+    box = create_box(db, "新しい伝言")
+    flow = save_flow(db, telephony.registry, {"name": "代表", "start": "vm", "nodes": [
+        {"id": "vm", "type": "voicemail", "settings": {"box": box.id, "greeting": {"text": CLOSED}}},
+    ]})
+    for number in db.scalars(select(PhoneNumber)):
+        number.flow_id = flow.id
+    db.commit()
+    leave_message(telephony, seconds=6)
+    assert run_queued_jobs(telephony.registry) == 1
+    assert sorted(rcpt for rcpts, _m in smtp.inbox.messages for rcpt in rcpts) == ["kanri@tel.example"]
+    [mail] = smtp.inbox.to("kanri@tel.example")
+    assert mail["Subject"] == "留守番電話: 090-1111-2222 (新しい伝言)"

@@ -6,7 +6,9 @@ from datetime import datetime
 from sqlalchemy import JSON, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ecti.audit import Audited
 from ecti.db import TenantScoped
+from ecti.i18n import _
 from ecti.models.meta import Base, UTCDateTime, utcnow
 
 
@@ -22,3 +24,13 @@ class SalesforceSettings(TenantScoped, Base):
     softphone_height: Mapped[int] = mapped_column(Integer, default=500)
     softphone_width: Mapped[int] = mapped_column(Integer, default=300)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    # Every change of these settings appears in the company's audit log with before and after.
+    __audit__ = Audited(
+        kind="salesforce", label=_("Salesforce settings"), title=None,
+        labels={
+            "domains": _("Salesforce domains"), "internal_name": _("Call center internal name"),
+            "display_name": _("Call center display name"), "softphone_height": _("Softphone height (px)"),
+            "softphone_width": _("Softphone width (px)"),
+        },
+    )

@@ -6,7 +6,9 @@ from datetime import datetime
 from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ecti.audit import Audited
 from ecti.db import TenantScoped
+from ecti.i18n import _
 from ecti.models.meta import Base, UTCDateTime, utcnow
 
 
@@ -23,3 +25,10 @@ class TwilioAccount(TenantScoped, Base):
     api_key_secret_encrypted: Mapped[str | None] = mapped_column(Text)
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # What provisioning set up at Twilio, in the audit log; the API key's secret is masked.
+    __audit__ = Audited(
+        kind="twilio_account", label=_("Twilio set-up"), title=None,
+        labels={"twiml_app_sid": _("TwiML App"), "api_key_sid": _("API key"), "api_key_secret_encrypted": _("API key secret")},
+        secrets=("api_key_secret_encrypted",),
+    )

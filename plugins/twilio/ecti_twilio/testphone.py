@@ -66,7 +66,16 @@ def test_phone(request):
         "numbers": [(n.e164, f"{format_domestic(n.e164)} {n.label}".strip()) for n in numbers],
         # A test call placed from the flow editor: the page follows it.
         "call_sid": request.session.pop(LAST_TEST_CALL, ""),
+        "words": {
+            "verbs": {verb: request.localizer.translate(label) for verb, label in HEARD_LABELS.items()},
+            "statuses": {status: request.localizer.translate(label) for status, label in STATUS_LABELS.items()},
+        },
     }
+
+
+#: What the caller hears besides speech and audio, and the call's status, as the page words them.
+HEARD_LABELS = {"Pause": _("(silence)"), "Beep": _("(beep: recording starts)"), "other": _("(another instruction)")}
+STATUS_LABELS = {"queued": _("Dialling"), "initiated": _("Dialling"), "ringing": _("Ringing"), "in-progress": _("Talking")}
 
 
 def includeme(config):

@@ -2,6 +2,7 @@
 (function () {
   "use strict";
   const root = document.getElementById("test-phone");
+  const words = JSON.parse(document.getElementById("test-phone-words").textContent);
   const api = root.dataset.simulator.replace(/\/$/, "") + "/sim/v1";
   const keypad = root.querySelector(".keypad");
   const heard = root.querySelector(".heard");
@@ -29,13 +30,13 @@
       } else if (item.verb === "Say") {
         li.textContent = item.text;
       } else {
-        li.textContent = item.verb;
+        li.textContent = words.verbs[item.verb] || words.verbs.other;
       }
       return li;
     }));
     const ended = ["completed", "busy", "failed", "no-answer", "canceled"].includes(call.status);
     keypad.hidden = ended;
-    status.textContent = ended ? root.dataset.msgEnded : call.status;
+    status.textContent = ended ? root.dataset.msgEnded : (words.statuses[call.status] || "");
   }
 
   async function act(promise) {
