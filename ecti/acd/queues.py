@@ -118,7 +118,7 @@ def check_settings(request, settings: QueueSettings, *, queue: Queue | None = No
         if not isinstance(value, int) or not low <= value <= high:
             raise UserError("out_of_range", _("${field} must be between ${low} and ${high}.", mapping={"field": key, "low": low, "high": high}),
                             field=key, status=422)
-    check_wallboard_thresholds(settings)
+    check_wallboard_thresholds(settings, request.localizer.translate)
     kind = (settings.overflow or {}).get("kind") or "hangup"
     target = str((settings.overflow or {}).get("target") or "").strip()
     if kind not in OVERFLOW_KINDS:
@@ -139,10 +139,12 @@ def check_settings(request, settings: QueueSettings, *, queue: Queue | None = No
     settings.overflow = {"kind": kind, "target": target} if kind != "hangup" else {"kind": "hangup"}
 
 
-def check_wallboard_thresholds(settings: QueueSettings) -> None:
-    """Each threshold a whole number within its bounds, and red no better than amber."""
-    colours = {"amber": _("amber"), "red": _("red")}
-    for figure, (label, low, high, worse) in WALLBOARD_FIGURES.items():
+def check_wallboard_thresholds(settings: QueueSettings, translate) -> None:
+    """Each threshold a whole number within its bounds, and red no better than amber (the
+    figure's and the colour's names are translated now: a message's mapping is not)."""
+    colours = {"amber": translate(_("amber")), "red": translate(_("red"))}
+    for figure, (name, low, high, worse) in WALLBOARD_FIGURES.items():
+        label = translate(name)
         for colour in ("amber", "red"):
             key = f"wallboard_{figure}_{colour}"
             value = getattr(settings, key)
