@@ -48,7 +48,7 @@ QUEUE_COLUMNS = (
     Column("short_abandoned", _("Short abandons"), lambda f: f.short_abandoned),
     Column("abandonment_rate", _("Abandonment rate (%)"), lambda f: _pct(f.abandonment_rate), "rate"),
     Column("answered_within_threshold", _("Answered within threshold"), lambda f: f.answered_within),
-    Column("service_level", _("Service level, waiting callers included (%)"), lambda f: _pct(f.service_level), "rate"),
+    Column("service_level", _("Service level, waiting included (%)"), lambda f: _pct(f.service_level), "rate"),
     Column("service_level_answered", _("Service level, answered-based (%)"), lambda f: _pct(f.service_level_answered), "rate"),
     Column("service_level_offered", _("Service level, offered-based (%)"), lambda f: _pct(f.service_level_offered), "rate"),
     Column("average_speed_of_answer", _("Average speed of answer (s)"), lambda f: _sec(f.average_speed_of_answer), "seconds", _("Average speed of answer")),

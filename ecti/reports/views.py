@@ -254,7 +254,7 @@ def queues_page(request):
         Series(t(_("Overflowed")), [f.overflowed + f.timed_out for f in by_bucket]),
     ], title=t(_("Calls offered to the queues")), chart_id="queue-calls")
     sl_chart = bar_chart(labels, [
-        Series(t(_("Service level, waiting callers included (%)")), [f.service_level for f in by_bucket]),
+        Series(t(_("Service level, waiting included (%)")), [f.service_level for f in by_bucket]),
         Series(t(_("Service level, answered-based (%)")), [f.service_level_answered for f in by_bucket]),
         Series(t(_("Service level, offered-based (%)")), [f.service_level_offered for f in by_bucket]),
     ], title=t(_("Service level")), chart_id="queue-service-level", percent=True)
