@@ -92,6 +92,7 @@
     Array.prototype.forEach.call(container.querySelectorAll("[data-queue]"), function (tile) {
       if (!seen[tile.getAttribute("data-queue")]) { tile.remove(); }
     });
+    container.classList.toggle("wb-many", data.queues.length > 2);
     var empty = container.querySelector(".wb-empty");
     if (empty) { empty.hidden = data.queues.length > 0; }
   }
