@@ -153,4 +153,4 @@ def test_the_wallboard_thresholds_travel_with_the_queue_and_are_checked(center, 
         import_document(scoped, ivr_config.registry, doc)
     found = messages(refused.value, localizer)
     assert list(found) == ["$.queues[1].wallboard_service_level_red"]
-    assert "赤のしきい値は黄のしきい値以下にしてください (黄 80、赤 95)" in found["$.queues[1].wallboard_service_level_red"]
+    assert "赤のしきい値は黄色のしきい値以下にしてください (黄色 80、赤 95)" in found["$.queues[1].wallboard_service_level_red"]

@@ -111,10 +111,10 @@ def test_the_wallboard_api_colours_each_figure_at_the_queues_thresholds(api, log
 
 
 @pytest.mark.parametrize("change, code, words", [
-    ({"wallboard_waiting_amber": 0}, "bad_wallboard_threshold", "ウォールボードの色 (待ち呼数): 黄のしきい値は 1 から 1000 までの整数"),
-    ({"wallboard_wait_red": 10, "wallboard_wait_amber": 30}, "wallboard_thresholds_order", "ウォールボードの色 (最長待ち時間 (秒)): 赤のしきい値は黄のしきい値以上にしてください (黄 30、赤 10)"),
-    ({"wallboard_service_level_red": 90}, "wallboard_thresholds_order", "ウォールボードの色 (サービスレベル (%)): 赤のしきい値は黄のしきい値以下"),
-    ({"wallboard_service_level_amber": 101}, "bad_wallboard_threshold", "黄のしきい値は 0 から 100 までの整数"),
+    ({"wallboard_waiting_amber": 0}, "bad_wallboard_threshold", "ウォールボードの色「待ち呼数」: 黄色のしきい値は 1 から 1000 までの整数"),
+    ({"wallboard_wait_red": 10, "wallboard_wait_amber": 30}, "wallboard_thresholds_order", "ウォールボードの色「最長待ち時間 (秒)」: 赤のしきい値は黄色のしきい値以上にしてください (黄色 30、赤 10)"),
+    ({"wallboard_service_level_red": 90}, "wallboard_thresholds_order", "ウォールボードの色「サービスレベル (%)」: 赤のしきい値は黄色のしきい値以下"),
+    ({"wallboard_service_level_amber": 101}, "bad_wallboard_threshold", "黄色のしきい値は 0 から 100 までの整数"),
     ({"wallboard_waiting_red": None}, "bad_wallboard_threshold", "赤のしきい値は 1 から 1000 までの整数"),
 ])
 def test_bad_thresholds_get_a_specific_error_and_nothing_is_saved(api, login, db, desk, make_user, change, code, words):
@@ -145,7 +145,7 @@ def test_thresholds_are_set_in_the_queue_form_and_checked_there(webtest, login, 
     form["wallboard_wait_amber"] = "45"
     form["wallboard_wait_red"] = "40"
     refused = form.submit(status=422)
-    assert "赤のしきい値は黄のしきい値以上にしてください (黄 45、赤 40)" in refused.text
+    assert "赤のしきい値は黄色のしきい値以上にしてください (黄色 45、赤 40)" in refused.text
     assert stored(db, queue_id, "wallboard_wait_amber", "wallboard_wait_red") == (30, 60)
     form = refused.forms["queue-options"]
     form["wallboard_wait_red"] = "90"
