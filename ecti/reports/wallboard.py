@@ -15,6 +15,7 @@ from pyramid.view import view_config
 
 from ..acd.models import STATUS_LABELS
 from ..acd.queues import WALLBOARD_FIGURES
+from ..acd.views import QueueWaiting
 from ..api import api_view
 from ..i18n import _
 from ..web import tenant_zone
@@ -52,13 +53,9 @@ class WallboardLevelsOut(BaseModel):
     tile: str
 
 
-class WallboardQueueOut(BaseModel):
-    id: int
-    name: str
-    waiting: int
-    longest_wait_seconds: int
-    agents_logged_in: int
-    agents_available: int
+class WallboardQueueOut(QueueWaiting):
+    """The ACD's live figures of a queue, and today's."""
+
     offered_today: int
     answered_today: int
     abandoned_today: int

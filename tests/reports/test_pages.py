@@ -27,11 +27,14 @@ def test_the_queue_page_shows_the_figures_a_chart_and_the_csv_link(webtest, logi
     login(webtest, supervisor)
     page = webtest.get(f"/reports/queues?{MAY31}")
     assert "キューレポート" in page.text
+    assert "サービスレベル・待ち中を含む (ウォールボードと同じ)" in page.text  # the definitions shown, translated
     rows = page.html.select("#report-table tbody tr")
     support_total = next(r for r in rows if "サポート" in r.text and "合計" in r.text)
     cells = {td.get("data-key"): td.text for td in support_total.select("td[data-key]")}
     assert (cells["offered"], cells["answered"], cells["abandoned"], cells["service_level_answered"], cells["service_level_offered"]) == (
         "7", "3", "2", "66.7", "42.9")
+    # Waiting included: 2 answered within 20 s / (3 answered + E4 abandoned after 45 s + E5 timed out after 120 s)
+    assert (cells["service_level"], cells["longest_wait"], cells["average_speed_of_answer"]) == ("40.0", "0:02:00", "0:00:17")
     bars = page.html.select("svg#queue-calls rect.bar")
     assert any(float(b["height"]) > 0 for b in bars)
     assert page.html.select_one("a#csv")["href"].endswith("from=2026-05-31&to=2026-05-31&bucket=day")
