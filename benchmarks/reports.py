@@ -156,9 +156,11 @@ def raw_queue_sql(d: Dialect) -> str:
     """The per-queue aggregate by day, written by hand as one query."""
     if d.name == "postgresql":
         wait = "EXTRACT(EPOCH FROM (COALESCE(e.connected_at, e.ended_at) - e.entered_at))"
+        wait_so_far = "EXTRACT(EPOCH FROM (COALESCE(e.connected_at, e.ended_at, :now) - e.entered_at))"
         day = "(e.entered_at AT TIME ZONE 'Asia/Tokyo')::date"
     else:
         wait = "ROUND((julianday(COALESCE(e.connected_at, e.ended_at)) - julianday(e.entered_at)) * 86400.0, 3)"
+        wait_so_far = "ROUND((julianday(COALESCE(e.connected_at, e.ended_at, :now)) - julianday(e.entered_at)) * 86400.0, 3)"
         day = "date(e.entered_at, '+9 hours')"
     answered = "e.connected_at IS NOT NULL"
     abandoned = f"(NOT ({answered}) AND e.outcome IN ('abandoned', 'lost'))"
@@ -172,6 +174,7 @@ def raw_queue_sql(d: Dialect) -> str:
           sum(CASE WHEN NOT ({answered}) AND e.outcome IS NULL THEN 1 ELSE 0 END) AS in_progress,
           sum(CASE WHEN {answered} AND {wait} <= q.service_level_seconds THEN 1 ELSE 0 END) AS answered_within,
           sum(CASE WHEN {abandoned} AND {wait} <= q.service_level_seconds THEN 1 ELSE 0 END) AS abandoned_within,
+          sum(CASE WHEN NOT ({answered}) AND {wait_so_far} > q.service_level_seconds THEN 1 ELSE 0 END) AS unanswered_past,
           sum(CASE WHEN {answered} THEN {wait} ELSE 0 END) AS answer_wait,
           count({wait}) AS waited, sum({wait}) AS wait_total, max({wait}) AS longest_wait,
           sum(CASE WHEN {abandoned} THEN {wait} ELSE 0 END) AS abandon_wait,
@@ -313,9 +316,9 @@ def main():
         else:
             tenant_id = create_and_load(engine, session, d, args.calls, now)
         period = Period(date(2026, 3, 1), date(2026, 3, 31), TOKYO, "day")
-        params = {"tenant": tenant_id, "start": period.start, "end": period.end}
+        params = {"tenant": tenant_id, "start": period.start, "end": period.end, "now": now}
         if d.name == "sqlite":  # stored as text on SQLite
-            params = {**params, "start": period.start.strftime("%Y-%m-%d %H:%M:%S.%f"), "end": period.end.strftime("%Y-%m-%d %H:%M:%S.%f")}
+            params = {**params, **{k: params[k].strftime("%Y-%m-%d %H:%M:%S.%f") for k in ("start", "end", "now")}}
         set_tenant_scope(session, tenant_id)
 
         def app_queues():

@@ -16,7 +16,7 @@ from ..i18n import _
 from ..ivr.models import Flow, VoicemailBox, flow_by_name
 from ..prompts.config_section import FILE_PROMPT_REF_SCHEMA, PromptNames
 from ..tenancy.models import find_user_by_email
-from .queues import LIMITS, MemberSetting, QueueSettings, live_queues, queue_by_name, save_queue, set_members
+from .queues import LIMITS, WALLBOARD_FIELDS, MemberSetting, QueueSettings, live_queues, queue_by_name, save_queue, set_members
 
 _INT = {"type": "integer"}
 _OPTIONAL_INT = {"type": ["integer", "null"]}
@@ -29,6 +29,7 @@ QUEUES_SCHEMA = {
             "name": {"type": "string", "minLength": 1, "maxLength": 100},
             "strategy": {"type": "string", "minLength": 1},
             **{key: (_OPTIONAL_INT if key in ("max_wait_seconds", "max_length") else _INT) for key in LIMITS},
+            **{key: _INT for key in WALLBOARD_FIELDS},
             "overflow": {
                 "type": "object",
                 "properties": {
@@ -63,7 +64,7 @@ QUEUES_SCHEMA = {
     },
 }
 
-_OPTIONS = ("strategy", *LIMITS, "join_when_empty", "leave_when_empty", "announce_position", "announce_wait")
+_OPTIONS = ("strategy", *LIMITS, "join_when_empty", "leave_when_empty", "announce_position", "announce_wait", *WALLBOARD_FIELDS)
 
 
 def _overflow_to_file(session, overflow: dict) -> dict:

@@ -145,6 +145,15 @@ class Queue(TenantScoped, Base):
     leave_when_empty: Mapped[bool] = mapped_column(Boolean, default=True)
     max_no_answers: Mapped[int] = mapped_column(Integer, default=3)
     service_level_seconds: Mapped[int] = mapped_column(Integer, default=20)
+    #: The wallboard's colours (docs/reports.md): a tile turns amber, then red, when this many
+    #: calls wait, when the oldest has waited this many seconds, or when today's service level
+    #: (percent) falls below the amber, then the red, figure.
+    wallboard_waiting_amber: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    wallboard_waiting_red: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
+    wallboard_wait_amber: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    wallboard_wait_red: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    wallboard_service_level_amber: Mapped[int] = mapped_column(Integer, default=80, server_default="80")
+    wallboard_service_level_red: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     #: A prompt reference (``ecti.prompts``) for the music/announcement while waiting or on hold.
     hold_audio: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: Seconds between announcements of position and estimated wait (0: never).

@@ -28,6 +28,17 @@ LIMITS = {
     "announce_seconds": (0, 3600),
 }
 
+#: The wallboard's colour thresholds (amber, red) of each figure: its label, bounds, and whether
+#: a higher value is worse (calls waiting, longest wait) or a lower one (service level, percent).
+WALLBOARD_FIGURES = {
+    "waiting": (_("Calls waiting"), 1, 1000, "higher"),
+    "wait": (_("Longest wait (seconds)"), 1, 24 * 3600, "higher"),
+    "service_level": (_("Service level (%)"), 0, 100, "lower"),
+}
+#: Their fields on a queue (API, console form, configuration file): ``wallboard_<figure>_<amber|red>``.
+WALLBOARD_FIELDS = tuple(f"wallboard_{figure}_{colour}" for figure in WALLBOARD_FIGURES for colour in ("amber", "red"))
+WALLBOARD_DEFAULTS = {"waiting": (3, 6), "wait": (30, 60), "service_level": (80, 60)}
+
 
 def live_queues():
     """``select(Queue)`` of the queues in use (not archived), by name."""
@@ -76,6 +87,12 @@ class QueueSettings:
     announce_seconds: int = 60
     announce_position: bool = True
     announce_wait: bool = True
+    wallboard_waiting_amber: int = WALLBOARD_DEFAULTS["waiting"][0]
+    wallboard_waiting_red: int = WALLBOARD_DEFAULTS["waiting"][1]
+    wallboard_wait_amber: int = WALLBOARD_DEFAULTS["wait"][0]
+    wallboard_wait_red: int = WALLBOARD_DEFAULTS["wait"][1]
+    wallboard_service_level_amber: int = WALLBOARD_DEFAULTS["service_level"][0]
+    wallboard_service_level_red: int = WALLBOARD_DEFAULTS["service_level"][1]
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,7 @@ def check_settings(request, settings: QueueSettings, *, queue: Queue | None = No
         if not isinstance(value, int) or not low <= value <= high:
             raise UserError("out_of_range", _("${field} must be between ${low} and ${high}.", mapping={"field": key, "low": low, "high": high}),
                             field=key, status=422)
+    check_wallboard_thresholds(settings, request.localizer.translate)
     kind = (settings.overflow or {}).get("kind") or "hangup"
     target = str((settings.overflow or {}).get("target") or "").strip()
     if kind not in OVERFLOW_KINDS:
@@ -139,6 +157,27 @@ def check_hold_audio(request, ref) -> None:
         check_prompt_ref(request, request.tenant, ref)
     except UserError as err:
         raise UserError(err.code, err.message, field="hold_audio", status=422) from None
+
+
+def check_wallboard_thresholds(settings: QueueSettings, translate) -> None:
+    """Each threshold a whole number within its bounds, and red no better than amber (the
+    figure's and the colour's names are translated now: a message's mapping is not)."""
+    colours = {"amber": translate(_("amber")), "red": translate(_("red"))}
+    for figure, (name, low, high, worse) in WALLBOARD_FIGURES.items():
+        label = translate(name)
+        for colour in ("amber", "red"):
+            key = f"wallboard_{figure}_{colour}"
+            value = getattr(settings, key)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise UserError("bad_wallboard_threshold", _(
+                    "Wallboard colours, ${figure}: the ${colour} threshold must be a whole number from ${low} to ${high}.",
+                    mapping={"figure": label, "colour": colours[colour], "low": low, "high": high}), field=key, status=422)
+        amber, red = getattr(settings, f"wallboard_{figure}_amber"), getattr(settings, f"wallboard_{figure}_red")
+        if (worse == "higher" and red < amber) or (worse == "lower" and red > amber):
+            message = (_("Wallboard colours, ${figure}: red must start at or above amber (amber ${amber}, red ${red}).", mapping={"figure": label, "amber": amber, "red": red})
+                       if worse == "higher" else
+                       _("Wallboard colours, ${figure}: red must start at or below amber (amber ${amber}, red ${red}).", mapping={"figure": label, "amber": amber, "red": red}))
+            raise UserError("wallboard_thresholds_order", message, field=f"wallboard_{figure}_red", status=422)
 
 
 def apply_settings(queue: Queue, settings: QueueSettings) -> None:

@@ -22,7 +22,7 @@ from .agents import agent_for, dialer_work_open, end_wrap_up, live_status, set_p
 from .models import (
     STATUS_LABELS, Agent, AgentState, EntryStatus, Offer, OfferStatus, Presence, Queue, QueueEntry, QueueMember,
 )
-from .queues import OVERFLOW_KINDS, MemberSetting, QueueSettings, delete_queue, find_queue, live_queues, save_queue, set_members
+from .queues import OVERFLOW_KINDS, WALLBOARD_DEFAULTS, WALLBOARD_FIELDS, MemberSetting, QueueSettings, delete_queue, find_queue, live_queues, save_queue, set_members
 from .routing import accept, decline
 
 TAGS = ("acd",)
@@ -148,6 +148,12 @@ class QueueFields(BaseModel):
     announce_seconds: int = 60
     announce_position: bool = True
     announce_wait: bool = True
+    wallboard_waiting_amber: int = Field(default=WALLBOARD_DEFAULTS["waiting"][0], description="Wallboard: amber from this many calls waiting")
+    wallboard_waiting_red: int = Field(default=WALLBOARD_DEFAULTS["waiting"][1], description="Wallboard: red from this many calls waiting")
+    wallboard_wait_amber: int = Field(default=WALLBOARD_DEFAULTS["wait"][0], description="Wallboard: amber once the oldest caller has waited this many seconds")
+    wallboard_wait_red: int = Field(default=WALLBOARD_DEFAULTS["wait"][1], description="Wallboard: red once the oldest caller has waited this many seconds")
+    wallboard_service_level_amber: int = Field(default=WALLBOARD_DEFAULTS["service_level"][0], description="Wallboard: amber when today's service level (%) is below this")
+    wallboard_service_level_red: int = Field(default=WALLBOARD_DEFAULTS["service_level"][1], description="Wallboard: red when today's service level (%) is below this")
 
 
 class QueueIn(QueueFields):
@@ -175,6 +181,12 @@ class QueuePatch(BaseModel):
     announce_seconds: int | None = None
     announce_position: bool | None = None
     announce_wait: bool | None = None
+    wallboard_waiting_amber: int | None = None
+    wallboard_waiting_red: int | None = None
+    wallboard_wait_amber: int | None = None
+    wallboard_wait_red: int | None = None
+    wallboard_service_level_amber: int | None = None
+    wallboard_service_level_red: int | None = None
 
 
 class MemberIn(BaseModel):
@@ -447,6 +459,7 @@ def queue_out(queue: Queue) -> QueueOut:
         join_when_empty=queue.join_when_empty, leave_when_empty=queue.leave_when_empty, max_no_answers=queue.max_no_answers,
         service_level_seconds=queue.service_level_seconds, hold_audio=queue.hold_audio or {}, announce_seconds=queue.announce_seconds,
         announce_position=queue.announce_position, announce_wait=queue.announce_wait,
+        **{key: getattr(queue, key) for key in WALLBOARD_FIELDS},
         members=[MemberOut(user_id=m.user_id, display_name=m.user.display_name, level=m.level, position=m.position) for m in queue.members],
     )
 
@@ -500,7 +513,8 @@ def api_acd_queue_members(request, body: MembersIn):
 
 # --- console ------------------------------------------------------------------------------------
 
-FORM_INTS = ("ring_timeout", "wrap_up_seconds", "escalation_seconds", "max_no_answers", "service_level_seconds", "announce_seconds")
+FORM_INTS = ("ring_timeout", "wrap_up_seconds", "escalation_seconds", "max_no_answers", "service_level_seconds", "announce_seconds",
+             *WALLBOARD_FIELDS)
 FORM_OPTIONAL_INTS = ("max_wait_seconds", "max_length")
 FORM_BOOLS = ("join_when_empty", "leave_when_empty", "announce_position", "announce_wait")
 

@@ -31,6 +31,9 @@ QUEUE = (
     Definition("しきい値内応答数", "Answered within threshold",
                "待ち時間 (キューに入ってから応答まで) がキューのサービスレベルしきい値 (秒) 以下の応答。",
                "Answered calls whose wait (from entering the queue to the answer) is at most the queue's service-level threshold (seconds).", source="QueueEntry.entered_at → connected_at"),
+    Definition("サービスレベル (待ち中を含む)", "Service level, waiting callers included",
+               "しきい値内応答数 ÷ (応答数 + しきい値を超えて応答されなかった通話)。しきい値を超えてまだ待っている通話、しきい値の後に放棄・オーバーフロー・タイムアウトした通話は未達として数えます。しきい値内に応答されずにキューを出た通話はどちらにも数えません。ウォールボードの「本日のサービスレベル」はこの定義です。",
+               "Answered within the threshold / (answered + calls not answered after waiting past the threshold). Callers still waiting past the threshold, and calls that abandoned, overflowed or timed out after it, count as missed; calls that left unanswered within the threshold count neither way. The wallboard's service level today uses this definition."),
     Definition("サービスレベル (応答基準)", "Service level, answered-based",
                "しきい値内応答数 ÷ 応答数 (Asterisk の定義)。",
                "Answered within the threshold / answered (Asterisk's definition)."),
@@ -102,8 +105,8 @@ CENTER = (
     Definition("時間帯・曜日別", "By hour and weekday",
                "会社のタイムゾーンでの開始時刻の時・曜日ごとの通話数。", "Calls by the hour and weekday they started in the company's time zone."),
     Definition("ウォールボード", "Wallboard",
-               "キューごとの待ち呼数と最長待ち時間 (今待っている通話)、状態別のエージェント数。5 秒ごとに更新。",
-               "Calls waiting in each queue and the oldest one's wait (now), agents by status; refreshed every 5 seconds."),
+               "キューごとの待ち呼数と最長待ち時間 (今待っている通話)、本日の応答数・放棄数・サービスレベル (待ち中を含む)、状態別のオペレーターと各状態の経過時間。5 秒ごとに更新し、待ち時間と経過時間は毎秒進みます。色は管理者がキューごとに設定したしきい値で黄・赤に変わります。",
+               "Calls waiting in each queue and the oldest one's wait (now), today's answered and abandoned calls and service level (waiting callers included), agents by status with the time in their status. Refreshed every 5 seconds; waits and times tick every second. Colours turn amber and red at the thresholds the admin set on each queue."),
 )
 
 SECTIONS = (("queues", QUEUE), ("agents", AGENT), ("center", CENTER))

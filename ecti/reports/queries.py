@@ -82,7 +82,7 @@ def grouped(stmt, buckets: list[Bucket], bucket, *others):
 
 QUEUE_SUMS = (
     "offered", "answered", "abandoned", "short_abandoned", "overflowed", "timed_out", "in_progress",
-    "answered_within", "abandoned_within", "answer_wait", "waited", "wait_total", "abandon_wait", "voicemails",
+    "answered_within", "abandoned_within", "unanswered_past", "answer_wait", "waited", "wait_total", "abandon_wait", "voicemails",
 )
 
 
@@ -99,6 +99,9 @@ class QueueFigures:
     in_progress: int = 0
     answered_within: int = 0
     abandoned_within: int = 0
+    #: calls not answered whose wait passed the threshold: still waiting (counted to now),
+    #: abandoned, overflowed or timed out after it
+    unanswered_past: int = 0
     answer_wait: float = 0.0  # seconds, summed over answered calls
     waited: int = 0  # calls whose wait is over (answered or left the queue)
     wait_total: float = 0.0
@@ -114,6 +117,14 @@ class QueueFigures:
     @property
     def abandonment_rate(self):
         return _ratio(self.abandoned, self.offered)
+
+    @property
+    def service_level(self):
+        """ECTI's service level, the wallboard's: answered within the threshold / (answered +
+        not answered after waiting past the threshold, callers still waiting included). A call
+        counts once its result is known: answered, or not answered in time; calls that left
+        unanswered within the threshold count neither way."""
+        return _ratio(self.answered_within, self.answered + self.unanswered_past)
 
     @property
     def service_level_answered(self):
@@ -168,12 +179,15 @@ class QueueReport:
         return out
 
 
-def queue_report_query(tenant_id: int, period: Period, buckets: list[Bucket] | None = None, queue_id: int | None = None):
-    """The per-queue, per-bucket aggregate as one SELECT (what the pages and the API run)."""
+def queue_report_query(tenant_id: int, period: Period, buckets: list[Bucket] | None = None, queue_id: int | None = None,
+                       now: datetime | None = None):
+    """The per-queue, per-bucket aggregate as one SELECT (what the pages and the API run);
+    callers still waiting have waited until ``now``."""
     buckets = buckets or period.buckets()
     qe = QueueEntry.__table__.c
     answered = qe.connected_at.is_not(None)
     wait = seconds_between(func.coalesce(qe.connected_at, qe.ended_at), qe.entered_at)
+    wait_so_far = seconds_between(func.coalesce(qe.connected_at, qe.ended_at, literal(now or utcnow(), qe.entered_at.type)), qe.entered_at)
     abandoned = and_(~answered, qe.outcome.in_([o.value for o in ABANDONED]))
     threshold = Queue.__table__.c.service_level_seconds
     ev = CallEvent.__table__.c
@@ -193,6 +207,7 @@ def queue_report_query(tenant_id: int, period: Period, buckets: list[Bucket] | N
             count(and_(~answered, qe.outcome.is_(None))).label("in_progress"),
             count(and_(answered, wait <= threshold)).label("answered_within"),
             count(and_(abandoned, wait <= threshold)).label("abandoned_within"),
+            count(and_(~answered, wait_so_far > threshold)).label("unanswered_past"),
             func.sum(case((answered, wait), else_=0)).label("answer_wait"),
             func.count(wait).label("waited"),
             func.sum(wait).label("wait_total"),
@@ -209,11 +224,11 @@ def queue_report_query(tenant_id: int, period: Period, buckets: list[Bucket] | N
     return stmt
 
 
-def queue_report(session, tenant_id: int, period: Period, queue_id: int | None = None) -> QueueReport:
+def queue_report(session, tenant_id: int, period: Period, queue_id: int | None = None, *, now: datetime | None = None) -> QueueReport:
     buckets = period.buckets()
     without_jit(session)
     cells = {}
-    for row in session.execute(queue_report_query(tenant_id, period, buckets, queue_id)).mappings():
+    for row in session.execute(queue_report_query(tenant_id, period, buckets, queue_id, now)).mappings():
         values = {name: (row[name] or 0) for name in QUEUE_SUMS}
         for name in ("answer_wait", "wait_total", "abandon_wait"):
             values[name] = float(values[name])
@@ -544,13 +559,28 @@ def center_report(session, tenant_id: int, period: Period) -> CenterReport:
 
 @dataclass
 class WallboardQueue:
-    id: int
-    name: str
+    queue: Queue
     waiting: int
     longest_wait_seconds: int
     agents_logged_in: int
     agents_available: int
     today: QueueFigures
+
+    @property
+    def id(self) -> int:
+        return self.queue.id
+
+    @property
+    def name(self) -> str:
+        return self.queue.name
+
+
+@dataclass
+class WallboardAgent:
+    user_id: int
+    name: str
+    status: str
+    since: datetime
 
 
 @dataclass
@@ -559,10 +589,12 @@ class Wallboard:
     queues: list[WallboardQueue]
     #: status -> number of agents (logged-in statuses; offline agents are not counted)
     statuses: dict[str, int]
-    agents: list[tuple[str, str, datetime]]  # name, status, since
+    agents: list[WallboardAgent]
 
 
 def wallboard(session, tenant_id: int, today: Period, *, now: datetime | None = None) -> Wallboard:
+    """Each queue in use now (waiting calls, the oldest one's wait, agents) and today (figures,
+    service level counting the callers still waiting), and every signed-in agent's status."""
     now = now or utcnow()
     qe = QueueEntry.__table__.c
     waiting = {
@@ -572,7 +604,7 @@ def wallboard(session, tenant_id: int, today: Period, *, now: datetime | None = 
             .group_by(qe.queue_id)
         )
     }
-    report = queue_report(session, tenant_id, today)
+    report = queue_report(session, tenant_id, today, now=now)
     agents = session.execute(
         select(Agent, User.display_name).join(User, User.id == Agent.user_id)
         .where(Agent.tenant_id == tenant_id, User.is_active.is_(True)).order_by(User.display_name, User.id)
@@ -583,11 +615,14 @@ def wallboard(session, tenant_id: int, today: Period, *, now: datetime | None = 
         members[queue_id].append(user_id)
     queues = []
     for queue in report.queues:
+        if queue.archived_at is not None:
+            continue
         w = waiting.get(queue.id)
+        oldest = w.oldest if w else None
         statuses = [status_of_user.get(u, "offline") for u in members[queue.id]]
         queues.append(WallboardQueue(
-            queue.id, queue.name, w.waiting if w else 0,
-            max(0, int((now - w.oldest).total_seconds())) if w else 0,
+            queue, w.waiting if w else 0,
+            max(0, int((now - oldest).total_seconds())) if oldest else 0,
             sum(1 for s in statuses if s != "offline"), sum(1 for s in statuses if s == "available"),
             report.total(queue.id),
         ))
@@ -599,5 +634,5 @@ def wallboard(session, tenant_id: int, today: Period, *, now: datetime | None = 
             continue
         counts[status] = counts.get(status, 0) + 1
         since = agent.status_since if status == agent.status else (agent.available_at or agent.status_since)
-        listed.append((name, status, since))
+        listed.append(WallboardAgent(agent.user_id, name, status, since))
     return Wallboard(now, queues, counts, listed)

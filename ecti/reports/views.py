@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,8 @@ from .columns import AGENT_COLUMNS, CENTER_COLUMNS, QUEUE_COLUMNS, shown
 from .csvfile import to_csv
 from .definitions import SECTIONS
 from .periods import BUCKET_LABELS, PRESET_LABELS, PRESETS, Period, PeriodError, parse_period
-from .queries import STATUSES, agent_report, center_report, queue_report, wallboard
+from .formats import WEEKDAYS
+from .queries import agent_report, center_report, queue_report
 
 TAGS = ("reports",)
 PERMISSION = "supervise"
@@ -73,6 +74,8 @@ class QueueFiguresOut(BaseModel):
     short_abandoned: int
     abandonment_rate: float | None
     answered_within_threshold: int
+    service_level: float | None = Field(description="Answered within the threshold / (answered + not answered after waiting past it, "
+                                                     "callers still waiting included), percent")
     service_level_answered: float | None
     service_level_offered: float | None
     average_speed_of_answer: float | None
@@ -150,33 +153,6 @@ class CenterReportOut(BaseModel):
     numbers: list[NumberOut]
     calls_by_hour: list[int]
     calls_by_weekday: list[int]
-
-
-class WallboardQueueOut(BaseModel):
-    id: int
-    name: str
-    waiting: int
-    longest_wait_seconds: int
-    agents_logged_in: int
-    agents_available: int
-    offered_today: int
-    answered_today: int
-    abandoned_today: int
-    service_level_today: float | None
-
-
-class WallboardAgentOut(BaseModel):
-    name: str
-    status: str
-    status_label: str
-    since: datetime
-
-
-class WallboardOut(BaseModel):
-    at: datetime
-    queues: list[WallboardQueueOut]
-    agents_by_status: dict[str, int]
-    agents: list[WallboardAgentOut]
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -278,6 +254,7 @@ def queues_page(request):
         Series(t(_("Overflowed")), [f.overflowed + f.timed_out for f in by_bucket]),
     ], title=t(_("Calls offered to the queues")), chart_id="queue-calls")
     sl_chart = bar_chart(labels, [
+        Series(t(_("Service level, waiting included (%)")), [f.service_level for f in by_bucket]),
         Series(t(_("Service level, answered-based (%)")), [f.service_level_answered for f in by_bucket]),
         Series(t(_("Service level, offered-based (%)")), [f.service_level_offered for f in by_bucket]),
     ], title=t(_("Service level")), chart_id="queue-service-level", percent=True)
@@ -352,9 +329,6 @@ def api_agent_report(request, query: PeriodQuery):
 
 
 # --- the whole center ---------------------------------------------------------------------------
-
-WEEKDAYS = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
-
 
 @view_config(route_name="reports.center", renderer="ecti:reports/templates/center.jinja2", permission=PERMISSION, request_method="GET")
 def center_page(request):
@@ -434,35 +408,6 @@ def api_center_report(request, query: PeriodQuery):
         numbers=[NumberOut(**n.__dict__) for n in report.numbers],
         calls_by_hour=report.hours, calls_by_weekday=report.weekdays,
     )
-
-
-# --- the live wallboard -------------------------------------------------------------------------
-
-def _wallboard(request) -> WallboardOut:
-    board = wallboard(request.db, request.tenant.id, parse_period({"preset": "today"}, tenant_zone(request)))
-    t = request.localizer.translate
-    return WallboardOut(
-        at=board.at,
-        queues=[WallboardQueueOut(
-            id=q.id, name=q.name, waiting=q.waiting, longest_wait_seconds=q.longest_wait_seconds, agents_logged_in=q.agents_logged_in,
-            agents_available=q.agents_available, offered_today=q.today.offered, answered_today=q.today.answered,
-            abandoned_today=q.today.abandoned, service_level_today=q.today.service_level_answered,
-        ) for q in board.queues],
-        agents_by_status=board.statuses,
-        agents=[WallboardAgentOut(name=name, status=status, status_label=t(STATUS_LABELS.get(status, status)), since=since)
-                for name, status, since in board.agents],
-    )
-
-
-@view_config(route_name="reports.wallboard", renderer="ecti:reports/templates/wallboard.jinja2", permission=PERMISSION, request_method="GET")
-def wallboard_page(request):
-    return {"board": _wallboard(request), "status_labels": {s: request.localizer.translate(STATUS_LABELS[s]) for s in STATUSES}}
-
-
-@api_view("api.reports.wallboard", method="GET", summary="Live wallboard: calls waiting per queue, longest wait, agents by status, today's figures",
-          permission=PERMISSION, response=WallboardOut, tags=TAGS)
-def api_wallboard(request):
-    return _wallboard(request)
 
 
 # --- help ---------------------------------------------------------------------------------------

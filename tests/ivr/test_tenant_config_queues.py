@@ -138,3 +138,19 @@ def test_a_queue_option_out_of_range_is_reported_with_its_path(center, scoped, i
         import_document(scoped, ivr_config.registry, doc)
     found = messages(refused.value, localizer)
     assert list(found) == ["$.queues[1].ring_timeout"] and "5 以上 120 以下" in found["$.queues[1].ring_timeout"]
+
+
+def test_the_wallboard_thresholds_travel_with_the_queue_and_are_checked(center, scoped, ivr_config, localizer):  # noqa: F811
+    sales = center["queues"][1]
+    assert (sales["wallboard_waiting_amber"], sales["wallboard_wait_red"], sales["wallboard_service_level_red"]) == (3, 60, 60)  # defaults
+    doc = copy.deepcopy(center)
+    doc["queues"][1].update(wallboard_waiting_amber=5, wallboard_waiting_red=8)
+    import_document(scoped, ivr_config.registry, doc)
+    scoped.commit()
+    assert (scoped.scalar(select(Queue).where(Queue.name == "営業")).wallboard_waiting_red) == 8
+    doc["queues"][1]["wallboard_service_level_red"] = 95  # red above amber (80) for a service level
+    with pytest.raises(ConfigRefused) as refused:
+        import_document(scoped, ivr_config.registry, doc)
+    found = messages(refused.value, localizer)
+    assert list(found) == ["$.queues[1].wallboard_service_level_red"]
+    assert "赤のしきい値は黄色のしきい値以下にしてください (黄色 80、赤 95)" in found["$.queues[1].wallboard_service_level_red"]

@@ -35,6 +35,8 @@ def test_the_queue_figures_of_may_31st(scoped, center):
     assert f.answered_within == 2  # E1 (10 s), E7 (15 s); E2 waited 25 s > 20 s
     assert round(f.service_level_answered * 100, 1) == 66.7  # 2 / 3 (Asterisk)
     assert round(f.service_level_offered * 100, 1) == 42.9  # (2 answered + 1 abandoned (E3, 3 s) within 20 s) / 7 (Amazon Connect)
+    assert f.unanswered_past == 2  # E4 (abandoned after 45 s), E5 (timed out after 120 s); E3 (3 s) and E6 (0 s) left within 20 s
+    assert round(f.service_level * 100, 1) == 40.0  # 2 answered within 20 s / (3 answered + 2 not answered past 20 s)
     assert round(f.average_speed_of_answer, 1) == 16.7  # (10 + 25 + 15) / 3
     assert round(f.average_wait, 1) == 31.1  # (10 + 25 + 3 + 45 + 120 + 0 + 15) / 7 = 218 / 7
     assert f.longest_wait == 120  # E5

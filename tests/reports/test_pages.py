@@ -27,11 +27,14 @@ def test_the_queue_page_shows_the_figures_a_chart_and_the_csv_link(webtest, logi
     login(webtest, supervisor)
     page = webtest.get(f"/reports/queues?{MAY31}")
     assert "キューレポート" in page.text
+    assert "サービスレベル・待ち中を含む (ウォールボードと同じ)" in page.text  # the definitions shown, translated
     rows = page.html.select("#report-table tbody tr")
     support_total = next(r for r in rows if "サポート" in r.text and "合計" in r.text)
     cells = {td.get("data-key"): td.text for td in support_total.select("td[data-key]")}
     assert (cells["offered"], cells["answered"], cells["abandoned"], cells["service_level_answered"], cells["service_level_offered"]) == (
         "7", "3", "2", "66.7", "42.9")
+    # Waiting included: 2 answered within 20 s / (3 answered + E4 abandoned after 45 s + E5 timed out after 120 s)
+    assert (cells["service_level"], cells["longest_wait"], cells["average_speed_of_answer"]) == ("40.0", "0:02:00", "0:00:17")
     bars = page.html.select("svg#queue-calls rect.bar")
     assert any(float(b["height"]) > 0 for b in bars)
     assert page.html.select_one("a#csv")["href"].endswith("from=2026-05-31&to=2026-05-31&bucket=day")
@@ -55,7 +58,7 @@ def test_agent_and_center_pages_and_csv(webtest, login, center, supervisor):
     login(webtest, supervisor)
     page = webtest.get(f"/reports/agents?{MAY31}")
     sato = next(r for r in page.html.select("#report-table tbody tr") if "佐藤" in r.text)
-    assert {td["data-key"]: td.text for td in sato.select("td[data-key]")}["average_handle_seconds"] == "200"
+    assert {td["data-key"]: td.text for td in sato.select("td[data-key]")}["average_handle_seconds"] == "0:03:20"  # 200 s, as h:mm:ss on the page
     assert any(float(b["height"]) > 0 for b in page.html.select("svg#agent-calls rect.bar"))
     rows = read_csv(webtest.get(f"/reports/agents.csv?{MAY31}"))
     sato = dict(zip(rows[0], next(r for r in rows if r[0] == "佐藤")))
@@ -187,9 +190,14 @@ def test_every_report_operation_answers_as_documented(api, login, center, superv
 def test_the_wallboard_page_lists_queues_and_agents_and_polls_the_api(webtest, login, center, supervisor):
     login(webtest, supervisor)
     page = webtest.get("/reports/wallboard")
-    row = page.html.select_one('tr[data-queue="%d"]' % center.sales.id)
-    assert row.select_one('[data-key="waiting"]').text == "1"
-    assert "/api/v1/reports/wallboard" in page.text and "setInterval" in page.text
+    tile = page.html.select_one('[data-queue="%d"]' % center.sales.id)
+    assert tile.select_one('[data-key="waiting"]').text == "1"
+    # Its own page: no console layout, a static script (no inline code) that polls the API.
+    assert page.html.select_one("header.topbar") is None
+    assert [s.get("src", "") for s in page.html.select("script:not([type])")] == ["http://localhost/static/wallboard.js"]
+    assert all(not s.get("type") or s["type"] == "application/json" for s in page.html.select("script"))
+    assert "/api/v1/reports/wallboard" in page.html.select_one("#wallboard-config").text
+    assert not page.html.select("[style]") and not page.html.select("style")
 
 
 @pytest.mark.parametrize("query, status, code, words", [
