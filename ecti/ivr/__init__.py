@@ -41,3 +41,10 @@ def includeme(config):
     config.add_ivr_reference("queue", _("Queue"), queue_choices)
     config.include(".config_sections")
     config.include(".views")
+    config.add_static_view("ivr-static", "ecti:ivr/static", cache_max_age=3600)
+    # The visual editor's diagram library, installed by npm (never committed), like SLDS at /slds.
+    from ..softphone import node_modules
+
+    modules = node_modules(config.registry.settings)
+    config.add_static_view("cytoscape", str(modules / "cytoscape/dist"), cache_max_age=86400)
+    config.add_static_view("cytoscape-dagre", str(modules / "cytoscape-dagre/dist"), cache_max_age=86400)
