@@ -114,11 +114,11 @@ def _texts(request) -> dict:
         "delete": _("Delete this step"), "exits": _("Where the call goes next"), "noExits": _("The call ends after this step."),
         "flowName": _("Flow name"), "flowHint": _("Select a step in the diagram to edit it, or add one from the palette."),
         "problems": _("The flow has problems; nothing was saved."), "promptText": _("Type the text"), "promptLibrary": _("From the prompt library"),
-        "promptNone": _("Nothing"), "choosePrompt": _("Choose a prompt"), "play": _("Play"), "stop": _("Stop"), "playFailed": _("The audio cannot be played."),
+        "promptNone": _("Nothing"), "choosePrompt": _("Choose a prompt"), "play": _("Play"), "playFailed": _("The audio cannot be played."),
         "noPrompts": _("The prompt library is empty: add prompts on the prompts page."), "leave": _("Leave without saving?"),
         "numbersHint": _("One number per line, e.g. 03-1234-5678"), "digitsHint": _("Keys separated by commas, e.g. 1, 2, 3"),
         "confirmDelete": _("Delete this step? Exits that lead to it will hang up."), "failed": _("The flow could not be saved. Try again."),
-        "none": _("—"), "jump": _("Go to step"), "fit": _("Fit to screen"), "carrierVoice": _("Spoken by the carrier's voice."),
+        "none": "—", "jump": _("Go to step"), "fit": _("Fit to screen"), "carrierVoice": _("Spoken by the carrier's voice."),
         "stepProblems": _("Problems of this step"), "emptyPrompt": _("(nothing to say yet)"),
     }
     return {k: t(v) for k, v in texts.items()}
