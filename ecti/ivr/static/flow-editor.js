@@ -109,7 +109,7 @@
       var body = summary(node);
       out.push({
         group: "nodes",
-        data: { id: node.key, label: head + (body ? "\n" + body : ""), colour: KIND_COLOURS[node.type] || "#5c5c5c", kind: node.type, stepId: node.id },
+        data: { id: node.key, label: head + (body ? "\n" + body : ""), kind: node.type, stepId: node.id },
         classes: problemsOf(node).length ? "problem" : ""
       });
     });
@@ -126,17 +126,22 @@
     return out;
   }
 
+  var FONT = "Salesforce Sans, Arial, Hiragino Sans, Noto Sans JP, Meiryo, sans-serif";
   var STYLE = [
     { selector: "node", style: {
       shape: "round-rectangle", width: 230, height: 76, "background-color": "#ffffff",
       "background-fill": "linear-gradient", "background-gradient-direction": "to-bottom",
-      "background-gradient-stop-colors": "data(colour) data(colour) #ffffff #ffffff",
+      "background-gradient-stop-colors": "#747474 #747474 #ffffff #ffffff",
       "background-gradient-stop-positions": "0% 9% 9% 100%",
       "border-width": 1, "border-color": "#c9c9c9", label: "data(label)", "text-wrap": "wrap", "text-max-width": 210,
       "text-valign": "center", "text-halign": "center", "font-size": 13, "line-height": 1.35, color: "#181818",
-      "font-family": "'Salesforce Sans', Arial, 'Hiragino Sans', 'Noto Sans JP', Meiryo, sans-serif",
+      "font-family": FONT,
       "text-margin-y": 4
     } },
+  ].concat(Object.keys(KIND_COLOURS).map(function (kind) {
+    var c = KIND_COLOURS[kind];
+    return { selector: "node[kind = \"" + kind + "\"]", style: { "background-gradient-stop-colors": c + " " + c + " #ffffff #ffffff" } };
+  })).concat([
     { selector: "node.start", style: {
       shape: "round-rectangle", width: 96, height: 36, "background-fill": "solid", "background-color": "#2e844a",
       "border-width": 0, color: "#ffffff", "font-weight": "bold", "text-margin-y": 0
@@ -148,10 +153,10 @@
       width: 2, "line-color": "#8e9aaf", "target-arrow-color": "#8e9aaf", "target-arrow-shape": "triangle", "curve-style": "bezier",
       label: "data(label)", "font-size": 12, color: "#3e3e3c", "text-background-color": "#f3f3f3", "text-background-opacity": 1,
       "text-background-padding": 3, "text-background-shape": "round-rectangle", "text-rotation": "none",
-      "font-family": "'Salesforce Sans', Arial, 'Hiragino Sans', 'Noto Sans JP', Meiryo, sans-serif"
+      "font-family": FONT
     } },
     { selector: "edge.fallback", style: { "line-style": "dashed" } }
-  ];
+  ]);
 
   function layout() {
     cy.layout({ name: "dagre", rankDir: "TB", nodeSep: 50, rankSep: 70, edgeSep: 20, fit: true, padding: 30, animate: false }).run();
@@ -457,7 +462,7 @@
       markDirty();
       selected = node.key;
       redraw(true);
-      select(node.key, true);
+      select(node.key, false);
     });
   });
   var jump = document.getElementById("jump-to");
@@ -550,7 +555,7 @@
     if (window.cytoscapeDagre && !start.registered) { window.cytoscape.use(window.cytoscapeDagre); start.registered = true; }
     cy = window.cytoscape({
       container: document.getElementById("flow-canvas"), elements: elements(), style: STYLE,
-      minZoom: 0.3, maxZoom: 2, wheelSensitivity: 0.3, boxSelectionEnabled: false, autoungrabify: false
+      minZoom: 0.3, maxZoom: 2, boxSelectionEnabled: false, autoungrabify: false
     });
     layout();
     cy.on("tap", "node", function (event) {
