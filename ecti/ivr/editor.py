@@ -66,7 +66,7 @@ def _prompt_detail(request, prompt: Prompt) -> str:
         if prompt.intonation != 1.0:
             parts.append(t(_("Intonation ${value}", mapping={"value": f"{prompt.intonation:g}"})))
         return " · ".join(p for p in parts if p)
-    return " · ".join(p for p in ((prompt.codec or "").upper(), _minutes(prompt.duration_ms), prompt.original_filename or "") if p)
+    return " · ".join(p for p in (_minutes(prompt.duration_ms), prompt.original_filename or "") if p)
 
 
 def _prompts(request) -> list[dict]:
@@ -166,8 +166,8 @@ def editor_page(request):
 
 @view_config(route_name="ivr.flow_document", renderer="json", permission="manage", request_method="POST")
 def editor_save(request):
-    """Save the whole flow the editor posts (JSON), or answer 422 with every problem; nothing
-    is saved unless all of it passes."""
+    """Save the whole flow the editor posts (JSON), or answer ``saved: false`` with every
+    problem; nothing is saved unless all of it passes."""
     flow = get_or_404(request, Flow, request.matchdict["id"])
     try:
         body = request.json_body
@@ -181,9 +181,8 @@ def editor_save(request):
     doc, problems = forms.read_document(body, node_types, callers)
     refused = {p.path for p in problems}  # a refused number is left out: no second message for it
     problems += [p for p in flow_problems(request.db, request.registry, doc, flow, caller_ids=callers) if p.path not in refused]
-    if problems:
-        request.response.status_int = 422
-        return {"message": request.localizer.translate(_("The flow has problems; nothing was saved.")), "problems": _problems_json(request, problems)}
+    if problems:  # an answer, not an HTTP error: the editor shows it (the JSON API answers 422)
+        return {"saved": False, "message": request.localizer.translate(_("The flow has problems; nothing was saved.")), "problems": _problems_json(request, problems)}
     save_flow(request.db, request.registry, doc, flow)
     message = request.localizer.translate(_("The flow ${name} was saved.", mapping={"name": flow.name}))
-    return {"message": message, "flow": _shown(flow.document(), node_types), "problems": []}
+    return {"saved": True, "message": message, "flow": _shown(flow.document(), node_types), "problems": []}

@@ -21,8 +21,10 @@ def admin(ivr_app, login, make_user, tenant):
     return ivr_app
 
 
-def save(app, flow_id, doc, status=200):
-    return app.post_json(f"/admin/ivr/flows/{flow_id}/document", doc, headers={"X-CSRF-Token": app.token}, status=status)
+def save(app, flow_id, doc, saved=True):
+    answer = app.post_json(f"/admin/ivr/flows/{flow_id}/document", doc, headers={"X-CSRF-Token": app.token}, status=200)
+    assert answer.json["saved"] is saved, answer.json
+    return answer
 
 
 def editor_doc(company, **support):
@@ -73,7 +75,7 @@ def test_saving_converts_typed_numbers_and_library_prompts(admin, company, scope
 @pytest.mark.parametrize("typed", ["0570-123-456", "0120-123-456", "+1 415-555-0100", "110"])
 def test_a_number_the_dialing_rules_refuse_is_refused_with_the_softphones_message(admin, company, db, typed):
     before = copy.deepcopy(company.flow.nodes)
-    answer = save(admin, company.flow.id, editor_doc(company, destinations=[typed]), status=422).json
+    answer = save(admin, company.flow.id, editor_doc(company, destinations=[typed]), saved=False).json
     softphone = admin.post_json("/api/v1/softphone/check-number", {"caller_id": NUMBER, "number": typed}, headers={"X-CSRF-Token": admin.token}).json
     assert softphone["allowed"] is False
     assert answer["message"] == "フローに問題があるため、保存していません。" or "保存していません" in answer["message"]
@@ -101,7 +103,7 @@ def test_a_flow_without_a_number_is_checked_with_the_050_rules(admin, make_tenan
     flows["name"] = "未割り当て"
     flow_id = int(flows.submit().follow().request.path.rsplit("/", 1)[1])
     doc = {"name": "未割り当て", "start": "out", "nodes": [{"id": "out", "type": "forward", "settings": {"destinations": ["0800-123-4567"]}, "next": {}}]}
-    [problem] = save(admin, flow_id, doc, status=422).json["problems"]
+    [problem] = save(admin, flow_id, doc, saved=False).json["problems"]
     assert "050 の発信者番号" in problem["message"]
 
 
@@ -112,7 +114,7 @@ def test_a_prompt_of_another_company_is_refused(admin, company, make_tenant, db)
     db.commit()
     doc = editor_doc(company)
     doc["nodes"][1]["settings"]["prompt"] = {"prompt_id": theirs.id}
-    [problem] = save(admin, company.flow.id, doc, status=422).json["problems"]
+    [problem] = save(admin, company.flow.id, doc, saved=False).json["problems"]
     assert (problem["index"], problem["field"]) == (1, "prompt") and str(theirs.id) in problem["message"]
 
 

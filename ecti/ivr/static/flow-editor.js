@@ -116,12 +116,19 @@
     var start = byId(flow.start);
     if (start) { out.push({ group: "edges", data: { id: "__start-edge", source: "__start", target: start.key, label: "" } }); }
     flow.nodes.forEach(function (node) {
+      var byTarget = {}; // one edge per target, labelled with every exit that leads there
       exitsOf(node).forEach(function (exit) {
         var target = byId(node.next[exit]);
-        if (target) {
-          out.push({ group: "edges", data: { id: node.key + "->" + exit, source: node.key, target: target.key, label: exitLabel(exit) }, classes: exit === "fallback" || exit === "no_answer" ? "fallback" : "" });
+        if (!target) { return; }
+        if (!byTarget[target.key]) {
+          byTarget[target.key] = { group: "edges", data: { id: node.key + "->" + target.key, source: node.key, target: target.key, label: exitLabel(exit) }, fallback: true };
+          out.push(byTarget[target.key]);
+        } else {
+          byTarget[target.key].data.label += "\n" + exitLabel(exit);
         }
+        if (exit !== "fallback" && exit !== "no_answer") { byTarget[target.key].fallback = false; }
       });
+      Object.keys(byTarget).forEach(function (k) { byTarget[k].classes = byTarget[k].fallback ? "fallback" : ""; delete byTarget[k].fallback; });
     });
     return out;
   }
@@ -150,9 +157,9 @@
     { selector: "node:selected", style: { "border-width": 3, "border-color": "#0176d3", "overlay-opacity": 0 } },
     { selector: "node.problem:selected", style: { "border-color": "#ba0517", "underlay-color": "#0176d3", "underlay-padding": 4, "underlay-opacity": 0.35 } },
     { selector: "edge", style: {
-      width: 2, "line-color": "#8e9aaf", "target-arrow-color": "#8e9aaf", "target-arrow-shape": "triangle", "curve-style": "bezier",
+      width: 2, "z-index-compare": "manual", "z-index": 10, "control-point-step-size": 110, "line-color": "#8e9aaf", "target-arrow-color": "#8e9aaf", "target-arrow-shape": "triangle", "curve-style": "bezier",
       label: "data(label)", "font-size": 12, color: "#3e3e3c", "text-background-color": "#f3f3f3", "text-background-opacity": 1,
-      "text-background-padding": 3, "text-background-shape": "round-rectangle", "text-rotation": "none",
+      "text-background-padding": 3, "text-background-shape": "round-rectangle", "text-rotation": "none", "text-wrap": "wrap",
       "font-family": FONT
     } },
     { selector: "edge.fallback", style: { "line-style": "dashed" } }
@@ -161,6 +168,11 @@
   function layout() {
     cy.layout({ name: "dagre", rankDir: "TB", nodeSep: 50, rankSep: 70, edgeSep: 20, fit: true, padding: 30, animate: false }).run();
     if (cy.zoom() > 1.1) { cy.zoom(1.1); cy.center(); }
+    if (cy.zoom() < 0.8) { // readable first: the start at the top, the rest a scroll away
+      cy.zoom(0.8);
+      var first = cy.getElementById("__start");
+      cy.pan({ x: cy.width() / 2 - first.position("x") * 0.8, y: 40 - first.position("y") * 0.8 });
+    }
   }
 
   function redraw(relayout) {
@@ -185,7 +197,7 @@
   var panelBody = document.getElementById("panel-body");
 
   function formElement(label, control, help, error, id) {
-    var wrapper = el("div", { className: "slds-form-element" + (error ? " slds-has-error" : "") }, [
+    var wrapper = el("div", { className: "slds-form-element" + (error && error.length ? " slds-has-error" : "") }, [
       el("label", { className: "slds-form-element__label", for: id, text: label }),
       el("div", { className: "slds-form-element__control" }, [control])
     ]);
@@ -513,7 +525,7 @@
       method: "POST", credentials: "same-origin", body: JSON.stringify(body),
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken(), Accept: "application/json" }
     }).then(function (response) {
-      return response.json().then(function (answer) { return { ok: response.ok, answer: answer }; });
+      return response.json().then(function (answer) { return { ok: response.ok && answer.saved, answer: answer }; });
     }).then(function (result) {
       problems = result.answer.problems || [];
       if (result.ok) {

@@ -210,3 +210,61 @@ def test_leaving_with_unsaved_changes_asks_first(telephony, library, page):
     page.get_by_role("link", name="フォーム表示").click()
     page.wait_for_url(editor_url + "/form")
     assert asked == ["beforeunload"]
+
+
+@pytest.fixture
+def main_flow(telephony, library, db):
+    """A company's usual flow: hours → greeting → menu → queue / forward / voicemail."""
+    from ecti.acd.models import Queue
+    from ecti.db import make_session_factory, set_tenant_scope
+    from ecti.ivr.services import create_box, save_flow, save_schedule
+
+    admin, joy, menu = library
+    session = make_session_factory(db.get_bind())()
+    set_tenant_scope(session, telephony.tenant.id)
+    weekday = [["09:00", "18:00"]]
+    schedule = save_schedule(session, telephony.registry, name="平日 9〜18 時", weekly={d: weekday for d in ("mon", "tue", "wed", "thu", "fri")}, calendars=["jp_national"])
+    box = create_box(session, "代表伝言")
+    queue = Queue(name="営業窓口", overflow={}, hold_audio={})
+    session.add(queue)
+    session.flush()
+    flow = save_flow(session, telephony.registry, {
+        "name": "代表番号", "start": "hours",
+        "nodes": [
+            {"id": "hours", "type": "schedule", "settings": {"schedule": schedule.id}, "next": {"open": "welcome", "closed": "after_hours", "holiday": "holiday"}},
+            {"id": "welcome", "type": "announcement", "settings": {"prompt": {"prompt_id": joy["id"]}}, "next": {"next": "menu"}},
+            {"id": "menu", "type": "menu", "settings": {"prompt": {"prompt_id": menu["id"]}, "digits": ["1", "2", "3"]}, "next": {"1": "sales", "2": "support", "3": "message", "fallback": "message"}},
+            {"id": "sales", "type": "queue", "settings": {"queue": queue.id}, "next": {"fallback": "message"}},
+            {"id": "support", "type": "forward", "settings": {"destinations": ["+81312345678"]}, "next": {"no_answer": "message"}},
+            {"id": "after_hours", "type": "announcement", "settings": {"prompt": {"text": "本日の営業は終了しました。"}}, "next": {"next": "message"}},
+            {"id": "holiday", "type": "announcement", "settings": {"prompt": {"text": "本日は休業日です。"}}, "next": {"next": "message"}},
+            {"id": "message", "type": "voicemail", "settings": {"box": box.id, "greeting": {"text": "発信音のあとにメッセージをどうぞ。"}}},
+        ],
+    })
+    session.commit()
+    flow_id = flow.id
+    session.close()
+    return admin, flow_id
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_screenshots_of_the_editor(telephony, main_flow, page, language):
+    admin, flow_id = main_flow
+    watch = Watch(page)
+    sign_in(page, telephony.base_url, admin)
+    if language == "en":
+        page.get_by_role("button", name="English").click()
+    os.makedirs(SHOTS, exist_ok=True)
+    for width, height in ((1366, 768), (1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(telephony.base_url + f"/admin/ivr/flows/{flow_id}")
+        page.locator("#flow-designer[data-ready]").wait_for()
+        # The editor fills the window below the console's header, never wider (the header is
+        # the console layout's, rebuilt apart).
+        box = page.locator("#flow-designer").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= page.evaluate("document.documentElement.clientWidth")
+        assert box["y"] + box["height"] <= page.evaluate("Math.max(window.innerHeight, document.querySelector('main').getBoundingClientRect().bottom + window.scrollY)")
+        page.select_option("#jump-to", label=("Menu" if language == "en" else "メニュー") + " — menu")
+        page.locator("#fit-diagram").click()
+        page.screenshot(path=f"{SHOTS}/editor-{language}-{width}x{height}.png")
+    assert watch.errors == []
