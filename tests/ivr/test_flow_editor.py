@@ -70,6 +70,9 @@ def test_saving_converts_typed_numbers_and_library_prompts(admin, company, scope
     flow = stored(db, company.flow.id)
     assert flow.node("support")["settings"]["destinations"] == ["+81312345678", "+819011112222"]
     assert flow.node("welcome")["settings"]["prompt"] == {"prompt_id": prompt.id}
+    # The library knows the flow plays it, and keeps it.
+    refused = admin.delete(f"/api/v1/prompts/{prompt.id}", headers={"X-CSRF-Token": admin.token}, status=409)
+    assert "代表番号" in refused.text
 
 
 @pytest.mark.parametrize("typed", ["0570-123-456", "0120-123-456", "+1 415-555-0100", "110"])
