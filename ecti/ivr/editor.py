@@ -110,6 +110,7 @@ def _texts(request) -> dict:
     texts = {
         "unsaved": _("Unsaved changes"), "saved": _("All changes saved"), "saving": _("Saving…"),
         "save": _("Save"), "start": _("Start"), "hangUp": _("(hang up)"), "key": _("Key ${digit}", mapping={"digit": "{digit}"}),
+        "keys": _("Keys: ${keys}", mapping={"keys": "{keys}"}),
         "stepName": _("Step name (letters, digits, - and _)"), "setStart": _("Start calls here"), "isStart": _("Calls start here."),
         "delete": _("Delete this step"), "exits": _("Where the call goes next"), "noExits": _("The call ends after this step."),
         "flowName": _("Flow name"), "flowHint": _("Select a step in the diagram to edit it, or add one from the palette."),

@@ -80,10 +80,11 @@ def read_settings(node_type, form, prefix: str, path: str, node_id: str, caller_
         key = f"{prefix}.settings.{name}"
         raw = form.get(key, "").strip()
         if schema.get("x-ecti-prompt"):
-            if raw:
+            chosen = form.get(key + ".prompt_id", "").strip()
+            if chosen.isdigit():  # a library prompt; the text is spoken should it be deleted
+                settings[name] = {"prompt_id": int(chosen), **({"text": raw} if raw else {})}
+            elif raw:
                 settings[name] = {"text": raw}
-            elif form.get(key + ".prompt_id"):
-                settings[name] = {"prompt_id": int(form[key + ".prompt_id"])}
         elif schema.get("type") == "boolean":
             settings[name] = key in form
         elif not raw:

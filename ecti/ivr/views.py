@@ -16,6 +16,7 @@ from sqlalchemy import select
 from ..api import API_PREFIX, FieldError, RequestValidationFailed, api_view
 from ..errors import UserError
 from ..i18n import _
+from ..prompts.models import Prompt
 from ..telephony.models import PhoneNumber
 from ..telephony.numbering import format_domestic
 from ..tenant_config import ConfigRefused, dumps, export_document, import_document
@@ -135,6 +136,7 @@ def _flow_context(request, flow, doc, problems):
         "flow": flow, "doc": doc, "nodes": nodes, "problems": general, "node_types": sorted(node_types.values(), key=lambda t: t.name),
         "node_ids": [n.get("id", "") for n in doc["nodes"]], "can_test_call": TEST_CALL_KEY in request.registry,
         "numbers": [format_domestic(n) for n in flow_numbers(request.db, flow)],
+        "prompts": request.db.scalars(select(Prompt).order_by(Prompt.name)).all(),
     }
 
 

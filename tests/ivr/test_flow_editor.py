@@ -72,7 +72,7 @@ def test_saving_converts_typed_numbers_and_library_prompts(admin, company, scope
     assert flow.node("welcome")["settings"]["prompt"] == {"prompt_id": prompt.id}
     # The library knows the flow plays it, and keeps it.
     refused = admin.delete(f"/api/v1/prompts/{prompt.id}", headers={"X-CSRF-Token": admin.token}, status=409)
-    assert "代表番号" in refused.text
+    assert "代表番号" in refused.json["error"]["message"]
 
 
 @pytest.mark.parametrize("typed", ["0570-123-456", "0120-123-456", "+1 415-555-0100", "110"])
@@ -136,3 +136,16 @@ def other_admin_app(ivr_app, login, make_user, make_tenant):
     browser = webtest.TestApp(ivr_app.app, extra_environ={"HTTP_HOST": "localhost"})
     token = login(browser, make_user(make_tenant(slug="other2", name="他社2"), role="admin"))
     return browser, token
+
+
+def test_the_form_view_offers_the_library_too(admin, company, scoped, db):
+    prompt = Prompt(name="時間外（録音）", kind=PromptKind.tts, text="本日の営業は終了しました。", provider="twilio", emotion="sadness")
+    scoped.add(prompt)
+    scoped.commit()
+    page = admin.get(f"/admin/ivr/flows/{company.flow.id}/form")
+    assert page.html.select_one("input[pattern]")["pattern"] == "[A-Za-z0-9_\\-]{1,40}"  # valid with the v flag
+    form = page.forms["flow-editor"]
+    form["nodes-5.settings.prompt.prompt_id"] = str(prompt.id)  # the after-hours announcement
+    form.submit("action", value="save").follow()
+    # The text stays, spoken should the prompt be deleted.
+    assert stored(db, company.flow.id).node("after_hours")["settings"]["prompt"] == {"prompt_id": prompt.id, "text": "本日の営業は終了しました。"}

@@ -73,8 +73,10 @@
         if (lines.filter(function (l) { return l.charAt(0) === "♪" || l.charAt(0) === "「"; }).length === 0) { lines.push(promptSummary(value)); }
       } else if (field.widget === "select" && field.ref) {
         lines.push(choiceLabel(field, value));
+      } else if (field.widget === "list" && field.phone) {
+        lines.push(truncate((value || []).join("、"), 26));
       } else if (field.widget === "list") {
-        lines.push(truncate((value || []).join(field.phone ? "、" : " "), 26));
+        lines.push(T.keys.replace("{keys}", (value || []).join(" ")));
       }
     });
     return lines.filter(Boolean).join("\n") || (type.fields.some(function (f) { return f.widget === "prompt" && f.required; }) ? T.emptyPrompt : "");
