@@ -23,7 +23,7 @@ from ..web import get_or_404
 from . import forms
 from .models import Flow
 from .services import flow_numbers, flow_problems, save_flow
-from .validation import NODE_ID, ReferenceChecker, problem_text, translate
+from .validation import NODE_ID, ReferenceChecker, outbound_refusal, problem_text, translate
 
 TEMPLATES = "ecti:ivr/templates/"
 _PATH = re.compile(r"^nodes\[(\d+)\](?:\.(settings|next)\.([^.\[]+))?")
@@ -155,6 +155,7 @@ def editor_page(request):
         "urls": {
             "save": request.route_url("ivr.flow_document", id=flow.id),
             "listen": request.route_url("admin.prompts_listen"),
+            "checkNumber": request.route_url("ivr.flow_check_number", id=flow.id),
         },
         "carrier": request.tenant.carrier,
         "texts": _texts(request),
@@ -187,3 +188,18 @@ def editor_save(request):
     save_flow(request.db, request.registry, doc, flow)
     message = request.localizer.translate(_("The flow ${name} was saved.", mapping={"name": flow.name}))
     return {"saved": True, "message": message, "flow": _shown(flow.document(), node_types), "problems": []}
+
+
+@view_config(route_name="ivr.flow_check_number", renderer="json", permission="manage", request_method="POST")
+def editor_check_number(request):
+    """May this flow call the number typed (``{"number": "0570-…"}``)? The softphone's dialing
+    rules from the flow's numbers, checked while the admin types; saving checks again."""
+    flow = get_or_404(request, Flow, request.matchdict["id"])
+    try:
+        number = str((request.json_body or {}).get("number", ""))[:64]
+    except (ValueError, AttributeError):
+        number = ""
+    e164, message = outbound_refusal(flow_numbers(request.db, flow), number)
+    if message is not None:
+        return {"allowed": False, "display": None, "message": request.localizer.translate(message)}
+    return {"allowed": True, "display": _shown_number(e164), "message": None}

@@ -99,11 +99,11 @@ def flow_save(request):
     node_types = request.registry.ecti.ivr_node_types
     doc, problems = forms.read_flow(request.POST, node_types, flow_numbers(request.db, flow))
     if request.POST.get("action") == "add":  # show the new node's fields; save nothing yet
-        return _flow_context(request, flow, doc, problems)
+        return {**_flow_context(request, flow, doc, problems), "unsaved": True}
     problems += flow_problems(request.db, request.registry, doc, flow)
     if problems:
         request.response.status_int = 422
-        return _flow_context(request, flow, doc, problems)
+        return {**_flow_context(request, flow, doc, problems), "unsaved": True}
     save_flow(request.db, request.registry, doc, flow)
     flash(request, _("The flow ${name} was saved.", mapping={"name": flow.name}))
     return _redirect(request, "ivr.flow_form", id=flow.id)
@@ -136,7 +136,7 @@ def _flow_context(request, flow, doc, problems):
         "flow": flow, "doc": doc, "nodes": nodes, "problems": general, "node_types": sorted(node_types.values(), key=lambda t: t.name),
         "node_ids": [n.get("id", "") for n in doc["nodes"]], "can_test_call": TEST_CALL_KEY in request.registry,
         "numbers": [format_domestic(n) for n in flow_numbers(request.db, flow)],
-        "prompts": request.db.scalars(select(Prompt).order_by(Prompt.name)).all(),
+        "prompts": request.db.scalars(select(Prompt).order_by(Prompt.name)).all(), "unsaved": False,
     }
 
 
@@ -431,6 +431,7 @@ def includeme(config):
     config.add_route("ivr.flow", "/admin/ivr/flows/{id:\\d+}")
     config.add_route("ivr.flow_form", "/admin/ivr/flows/{id:\\d+}/form")
     config.add_route("ivr.flow_document", "/admin/ivr/flows/{id:\\d+}/document")
+    config.add_route("ivr.flow_check_number", "/admin/ivr/flows/{id:\\d+}/check-number")
     config.add_route("ivr.flow_delete", "/admin/ivr/flows/{id:\\d+}/delete")
     config.add_route("ivr.flow_test_call", "/admin/ivr/flows/{id:\\d+}/test-call")
     config.add_route("ivr.numbers", "/admin/ivr/numbers")

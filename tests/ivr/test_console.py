@@ -37,6 +37,10 @@ def test_an_admin_builds_a_flow_in_the_editor_and_assigns_the_number(admin, db):
     form = editor.forms["flow-editor"]
     form["new.type"], form["new.id"] = "announcement", "welcome"
     editor = form.submit("action", value="add")
+    # Added, not saved yet: the page says so (and flow-form.js asks before leaving).
+    assert editor.html.select_one("#flow-editor").has_attr("data-unsaved")
+    state = editor.html.select_one("#flow-form-state")
+    assert state.text == "未保存の変更があります" and not state.has_attr("hidden")
     form = editor.forms["flow-editor"]
     form["start"] = "welcome"
     form["nodes-1.settings.prompt"] = "お電話ありがとうございます。"

@@ -149,3 +149,11 @@ def test_the_form_view_offers_the_library_too(admin, company, scoped, db):
     form.submit("action", value="save").follow()
     # The text stays, spoken should the prompt be deleted.
     assert stored(db, company.flow.id).node("after_hours")["settings"]["prompt"] == {"prompt_id": prompt.id, "text": "本日の営業は終了しました。"}
+
+
+def test_the_editor_asks_about_a_number_while_the_admin_types(admin, company):
+    url = f"/admin/ivr/flows/{company.flow.id}/check-number"
+    refused = admin.post_json(url, {"number": "0120-123-456"}, headers={"X-CSRF-Token": admin.token}).json
+    softphone = admin.post_json("/api/v1/softphone/check-number", {"caller_id": NUMBER, "number": "0120-123-456"}, headers={"X-CSRF-Token": admin.token}).json
+    assert refused == {"allowed": False, "display": None, "message": softphone["message"]}
+    assert admin.post_json(url, {"number": "０３ー１２３４ー５６７８"}, headers={"X-CSRF-Token": admin.token}).json == {"allowed": True, "display": "03-1234-5678", "message": None}

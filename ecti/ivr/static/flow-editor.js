@@ -337,6 +337,7 @@
         setSetting(node, field.name, input.value.split(/[\n,、]+/).map(function (s) { return s.trim(); }).filter(Boolean));
         redraw(false);
       });
+      input.addEventListener("change", function () { checkNumbers(input, node.settings[field.name] || []); });
       return input;
     }
     if (field.widget === "list") {
@@ -351,6 +352,24 @@
     input = el("input", { className: "slds-input", id: id, value: value === undefined ? "" : String(value) });
     input.addEventListener("input", function () { setSetting(node, field.name, input.value); });
     return input;
+  }
+
+  // Numbers the flow calls: the softphone's dialing rules, asked while the admin types.
+  function checkNumbers(input, numbers) {
+    var wrapper = input.closest(".slds-form-element");
+    Array.prototype.forEach.call(wrapper.querySelectorAll("[data-live-check]"), function (old) { old.remove(); });
+    Promise.all(numbers.map(function (number) {
+      return fetch(data.urls.checkNumber, {
+        method: "POST", credentials: "same-origin", body: JSON.stringify({ number: number }),
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken(), Accept: "application/json" }
+      }).then(function (response) { return response.json(); }).catch(function () { return { allowed: true }; });
+    })).then(function (answers) {
+      var refused = answers.filter(function (a) { return !a.allowed; });
+      wrapper.classList.toggle("slds-has-error", refused.length > 0);
+      refused.forEach(function (a) {
+        wrapper.appendChild(el("div", { className: "slds-form-element__help", role: "alert", "data-live-check": true, text: a.message }));
+      });
+    });
   }
 
   function targetSelect(node, exit, id) {
@@ -463,15 +482,15 @@
   }
 
   // --- palette, jump, fit ------------------------------------------------------------------
-  function newId(type) {
-    var base = type, n = 1;
-    while (byId(base + "-" + n)) { n += 1; }
-    return base + "-" + n;
+  function newId() { // a neutral name the admin may change ("step-3")
+    var n = 1;
+    while (byId("step-" + n)) { n += 1; }
+    return "step-" + n;
   }
   Array.prototype.forEach.call(document.querySelectorAll("[data-add-type]"), function (button) {
     button.addEventListener("click", function () {
       var type = button.getAttribute("data-add-type");
-      var node = keyed({ id: newId(type), type: type, settings: {}, next: {} });
+      var node = keyed({ id: newId(), type: type, settings: {}, next: {} });
       flow.nodes.push(node);
       markDirty();
       selected = node.key;
@@ -544,6 +563,8 @@
       }
       redraw(false);
       renderPanel();
+      var wrong = panelBody.querySelector(".slds-has-error, .flow-designer__step-problems");
+      if (wrong) { wrong.scrollIntoView({ block: "center" }); }
     }).catch(function () {
       setState("dirty", T.failed);
     }).then(function () { saveButton.disabled = false; });

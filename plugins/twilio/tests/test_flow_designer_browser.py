@@ -121,9 +121,9 @@ def test_a_flow_built_from_library_prompts_plays_them_to_a_caller(telephony, lib
     )
     page.mouse.click(point["x"], point["y"])
     assert page.locator("#panel-title").inner_text() == "アナウンス"
-    panel(page).locator("[data-exit-field=next] select").select_option(label="メニュー — menu-1")
+    panel(page).locator("[data-exit-field=next] select").select_option(label="メニュー — step-2")
     assert page.evaluate(
-        "window.ectiFlowEditor.cy.edges().filter(e => e.source().data('stepId') === 'announcement-1' && e.target().data('stepId') === 'menu-1').length"
+        "window.ectiFlowEditor.cy.edges().filter(e => e.source().data('stepId') === 'step-1' && e.target().data('stepId') === 'step-2').length"
     ) == 1
     os.makedirs(SHOTS, exist_ok=True)
     page.screenshot(path=f"{SHOTS}/built-ja.png")
@@ -133,9 +133,9 @@ def test_a_flow_built_from_library_prompts_plays_them_to_a_caller(telephony, lib
     assert "保存しました" in page.locator("#save-state").inner_text()
     db.commit()
     flow = db.scalar(select(Flow).where(Flow.name == "代表（フロー図）"))
-    assert flow.start == "announcement-1"
-    assert flow.node("announcement-1") == {"id": "announcement-1", "type": "announcement", "settings": {"prompt": {"prompt_id": joy["id"]}}, "next": {"next": "menu-1"}}
-    assert flow.node("menu-1")["settings"] == {"prompt": {"prompt_id": menu["id"]}, "digits": ["1"]}
+    assert flow.start == "step-1"
+    assert flow.node("step-1") == {"id": "step-1", "type": "announcement", "settings": {"prompt": {"prompt_id": joy["id"]}}, "next": {"next": "step-2"}}
+    assert flow.node("step-2")["settings"] == {"prompt": {"prompt_id": menu["id"]}, "digits": ["1"]}
 
     # The company's number answers with the flow; a caller hears both prompts, as audio.
     number = db.scalar(select(PhoneNumber).where(PhoneNumber.e164 == MAIN_NUMBER))
@@ -163,6 +163,10 @@ def test_a_refused_forward_number_is_refused_in_the_editor_and_nothing_is_saved(
     new_flow(page, telephony.base_url, "転送")
     add_step(page, "外線転送")
     panel(page).locator("#field-destinations").fill("0570-123-456")
+    panel(page).locator("#field-destinations").press("Tab")  # checked as soon as the field is left
+    live = panel(page).locator("[data-field=destinations] [data-live-check]")
+    live.wait_for()
+    assert live.inner_text().startswith("0570-123-456 は 0570（ナビダイヤル）の番号です。")
     panel(page).locator("[data-exit-field=no_answer] select").select_option(label="切る — start")
     panel(page).get_by_role("button", name="ここから通話を開始する").click()
     page.get_by_role("button", name="保存", exact=True).click()
