@@ -150,6 +150,7 @@ def editor_page(request):
         "flow": _shown(flow.document(), node_types),
         "types": _types(request, checker),
         "exitLabels": {exit: t(label) for exit, label in forms.EXIT_LABELS.items()},
+        "edgeLabels": {"holiday": t(_("Holidays"))},  # short on the diagram; the panel explains
         "prompts": _prompts(request),
         "nodeId": NODE_ID.pattern,
         "urls": {

@@ -51,6 +51,7 @@
     return digits.concat(type.exits.filter(function (e) { return digits.indexOf(e) < 0; }));
   }
   function exitLabel(exit) { return data.exitLabels[exit] || T.key.replace("{digit}", exit); }
+  function edgeLabel(exit) { return data.edgeLabels[exit] || exitLabel(exit); }
 
   function promptSummary(ref) {
     if (!ref) { return ""; }
@@ -123,10 +124,10 @@
         var target = byId(node.next[exit]);
         if (!target) { return; }
         if (!byTarget[target.key]) {
-          byTarget[target.key] = { group: "edges", data: { id: node.key + "->" + target.key, source: node.key, target: target.key, label: exitLabel(exit) }, fallback: true };
+          byTarget[target.key] = { group: "edges", data: { id: node.key + "->" + target.key, source: node.key, target: target.key, label: edgeLabel(exit) }, fallback: true };
           out.push(byTarget[target.key]);
         } else {
-          byTarget[target.key].data.label += "\n" + exitLabel(exit);
+          byTarget[target.key].data.label += "\n" + edgeLabel(exit);
         }
         if (exit !== "fallback" && exit !== "no_answer") { byTarget[target.key].fallback = false; }
       });
@@ -138,7 +139,7 @@
   var FONT = "Salesforce Sans, Arial, Hiragino Sans, Noto Sans JP, Meiryo, sans-serif";
   var STYLE = [
     { selector: "node", style: {
-      shape: "round-rectangle", width: 230, height: 76, "background-color": "#ffffff",
+      shape: "round-rectangle", width: 230, height: 76, "background-color": "#ffffff", "z-index-compare": "manual", "z-index": 1,
       "background-fill": "linear-gradient", "background-gradient-direction": "to-bottom",
       "background-gradient-stop-colors": "#747474 #747474 #ffffff #ffffff",
       "background-gradient-stop-positions": "0% 9% 9% 100%",

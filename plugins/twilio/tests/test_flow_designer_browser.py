@@ -269,6 +269,5 @@ def test_screenshots_of_the_editor(telephony, main_flow, page, language):
         assert box["x"] >= 0 and box["x"] + box["width"] <= page.evaluate("document.documentElement.clientWidth")
         assert box["y"] + box["height"] <= page.evaluate("Math.max(window.innerHeight, document.querySelector('main').getBoundingClientRect().bottom + window.scrollY)")
         page.select_option("#jump-to", label=("Menu" if language == "en" else "メニュー") + " — menu")
-        page.locator("#fit-diagram").click()
         page.screenshot(path=f"{SHOTS}/editor-{language}-{width}x{height}.png")
     assert watch.errors == []
