@@ -53,8 +53,9 @@ class ReferenceChecker:
         self.kinds: dict[str, ReferenceKind] = registry.get(REFERENCES_KEY, {})
         self.session = session
         self._choices: dict[str, dict[int, str]] = {}
-        #: The caller IDs a forward of this flow calls from: the numbers that answer with it.
-        self.caller_ids: list[str] = list(caller_ids or ()) or [UNASSIGNED_CALLER_ID]
+        #: The caller IDs a forward of this flow calls from: the numbers that answer with it
+        #: (none: see :func:`outbound_refusal`).
+        self.caller_ids: list[str] = list(caller_ids or ())
 
     def choices(self, kind: str) -> dict[int, str] | None:
         """``{id: name}`` of ``kind``, or None when nothing provides that kind (yet)."""
