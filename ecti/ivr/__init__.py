@@ -31,8 +31,20 @@ def box_choices(session) -> dict[int, str]:
     return dict(session.execute(select(VoicemailBox.id, VoicemailBox.name).order_by(VoicemailBox.name)).all())
 
 
+def flow_prompt_usages(request, prompt_ids):
+    """The flows whose steps play one of ``prompt_ids`` (the prompt library names them, and
+    refuses to delete a prompt a flow plays)."""
+    from ..prompts.services import PromptUsage, prompt_ids_in
+    from .models import Flow
+
+    for flow in request.db.scalars(select(Flow).order_by(Flow.name)):
+        for prompt_id in sorted(prompt_ids_in(flow.nodes) & prompt_ids):
+            yield PromptUsage(prompt_id, _("Call flow “${name}”", mapping={"name": flow.name}), request.route_url("ivr.flow", id=flow.id))
+
+
 def includeme(config):
     config.add_directive("add_ivr_reference", add_ivr_reference)
+    config.add_prompt_usage_finder(flow_prompt_usages)
     config.add_call_handler(INBOUND_ENTRY, inbound_entry)
     config.add_call_handler(RESUME, resume)
     config.add_call_handler(NODE_ENTRY, node_entry)
@@ -41,3 +53,10 @@ def includeme(config):
     config.add_ivr_reference("queue", _("Queue"), queue_choices)
     config.include(".config_sections")
     config.include(".views")
+    config.add_static_view("ivr-static", "ecti:ivr/static", cache_max_age=3600)
+    # The visual editor's diagram library, installed by npm (never committed), like SLDS at /slds.
+    from ..softphone import node_modules
+
+    modules = node_modules(config.registry.settings)
+    config.add_static_view("cytoscape", str(modules / "cytoscape/dist"), cache_max_age=86400)
+    config.add_static_view("cytoscape-dagre", str(modules / "cytoscape-dagre/dist"), cache_max_age=86400)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import UserError
 from ..i18n import _
-from ..telephony.numbering import to_e164
-from .validation import Problem
+from .validation import Problem, outbound_refusal
 
 #: Labels of well-known settings and exits (a plugin's own show their names).
 FIELD_LABELS = {
@@ -74,7 +72,7 @@ def fields(node_type, settings: dict, checker) -> list[dict]:
     return out
 
 
-def read_settings(node_type, form, prefix: str, path: str, node_id: str) -> tuple[dict, list[Problem]]:
+def read_settings(node_type, form, prefix: str, path: str, node_id: str, caller_ids=()) -> tuple[dict, list[Problem]]:
     """Read the fields of one node back into settings; empty fields are left out (defaults)."""
     settings: dict[str, Any] = {}
     problems: list[Problem] = []
@@ -82,18 +80,19 @@ def read_settings(node_type, form, prefix: str, path: str, node_id: str) -> tupl
         key = f"{prefix}.settings.{name}"
         raw = form.get(key, "").strip()
         if schema.get("x-ecti-prompt"):
-            if raw:
+            chosen = form.get(key + ".prompt_id", "").strip()
+            if chosen.isdigit():  # a library prompt; the text is spoken should it be deleted
+                settings[name] = {"prompt_id": int(chosen), **({"text": raw} if raw else {})}
+            elif raw:
                 settings[name] = {"text": raw}
-            elif form.get(key + ".prompt_id"):
-                settings[name] = {"prompt_id": int(form[key + ".prompt_id"])}
         elif schema.get("type") == "boolean":
             settings[name] = key in form
         elif not raw:
             continue
         elif schema.get("type") == "array":
             items = [part.strip() for part in raw.replace("、", ",").split(",") if part.strip()]
-            if schema["items"].get("pattern", "").startswith(r"^\+"):
-                items, bad = _numbers(items)
+            if schema.get("x-ecti-phone"):
+                items, bad = typed_numbers(items, caller_ids)
                 problems.extend(Problem(f"{path}.settings.{name}", message, node_id) for message in bad)
             settings[name] = items
         elif schema.get("type") == "integer" or (schema.get("x-ecti-ref") and raw.lstrip("-").isdigit()):
@@ -103,17 +102,38 @@ def read_settings(node_type, form, prefix: str, path: str, node_id: str) -> tupl
     return settings, problems
 
 
-def _numbers(items: list[str]) -> tuple[list[str], list]:
+def typed_numbers(items: list, caller_ids) -> tuple[list[str], list]:
+    """Numbers as people type them (``03-1234-5678``) → E.164, checked with the softphone's
+    dialing rules from ``caller_ids``; the refused ones are left out, their messages returned."""
     numbers, bad = [], []
     for item in items:
-        try:
-            numbers.append(to_e164(item))
-        except UserError as err:
-            bad.append(err.message)
+        e164, message = outbound_refusal(caller_ids, str(item))
+        if message is None:
+            numbers.append(e164)
+        else:
+            bad.append(message)
     return numbers, bad
 
 
-def read_flow(form, node_types) -> tuple[dict, list[Problem]]:
+def read_document(body: dict, node_types, caller_ids) -> tuple[dict, list[Problem]]:
+    """The visual editor's document (numbers as typed) → a flow document, and the numbers refused."""
+    problems: list[Problem] = []
+    nodes = []
+    for i, node in enumerate(body.get("nodes") or []):
+        if not isinstance(node, dict):
+            continue
+        node = {"id": node.get("id"), "type": node.get("type"), "settings": dict(node.get("settings") or {}), "next": dict(node.get("next") or {})}
+        node_type = node_types.get(node["type"])
+        for name, schema in (node_type.settings_schema.get("properties", {}) if node_type else {}).items():
+            value = node["settings"].get(name)
+            if schema.get("x-ecti-phone") and isinstance(value, list):
+                node["settings"][name], bad = typed_numbers([v for v in value if str(v).strip()], caller_ids)
+                problems.extend(Problem(f"nodes[{i}].settings.{name}", message, node["id"]) for message in bad)
+        nodes.append(node)
+    return {"name": body.get("name", ""), "start": body.get("start", ""), "nodes": nodes}, problems
+
+
+def read_flow(form, node_types, caller_ids=()) -> tuple[dict, list[Problem]]:
     """The flow document the editor's form describes (nodes added and removed), and the
     problems found while reading it (numbers that are not numbers)."""
     nodes, problems = [], []
@@ -125,7 +145,7 @@ def read_flow(form, node_types) -> tuple[dict, list[Problem]]:
         node_type = node_types.get(form[f"{prefix}.type"])
         node_id = form.get(f"{prefix}.id", "").strip()
         path = f"nodes[{len(nodes)}]"
-        settings, found = read_settings(node_type, form, prefix, path, node_id) if node_type else ({}, [])
+        settings, found = read_settings(node_type, form, prefix, path, node_id, caller_ids) if node_type else ({}, [])
         problems.extend(found)
         next_ = {key[len(prefix) + 6:]: value for key, value in form.items() if key.startswith(f"{prefix}.next.") and value}
         nodes.append({"id": node_id, "type": form[f"{prefix}.type"], "settings": settings, "next": next_})

@@ -169,6 +169,7 @@ class Forward:
         {
             "destinations": {
                 "type": "array", "items": {"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$"}, "minItems": 1, "maxItems": 5,
+                "x-ecti-phone": True,  # checked with the dialing rules from the flow's numbers
             },
             "timeout": {"type": "integer", "minimum": 5, "maximum": 120},
             "caller_id": {"enum": ["caller", "number"]},

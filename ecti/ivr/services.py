@@ -22,8 +22,18 @@ class FlowInvalid(UserError):
         self.problems = problems
 
 
-def flow_problems(session, registry, doc: dict, flow: Flow | None = None, *, check_settings: bool = True) -> list[Problem]:
-    problems = validate_flow(doc, registry.ecti.ivr_node_types, ReferenceChecker(registry, session), check_settings=check_settings)
+def flow_numbers(session, flow: Flow | None) -> list[str]:
+    """The numbers (E.164) that answer with ``flow``: the caller IDs of its forwards."""
+    if flow is None or flow.id is None:
+        return []
+    return list(session.scalars(select(PhoneNumber.e164).where(PhoneNumber.flow_id == flow.id).order_by(PhoneNumber.e164)))
+
+
+def flow_problems(session, registry, doc: dict, flow: Flow | None = None, *, check_settings: bool = True, caller_ids=None) -> list[Problem]:
+    """Every problem of ``doc``; numbers it calls are checked with the dialing rules from
+    ``caller_ids`` (default: the numbers that answer with ``flow``)."""
+    checker = ReferenceChecker(registry, session, flow_numbers(session, flow) if caller_ids is None else caller_ids)
+    problems = validate_flow(doc, registry.ecti.ivr_node_types, checker, check_settings=check_settings)
     name = str(doc.get("name") or "").strip()
     same_name = session.scalar(select(Flow).where(Flow.name == name)) if name else None
     if same_name is not None and same_name is not flow:

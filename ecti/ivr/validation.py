@@ -16,8 +16,12 @@ from pyramid.i18n import TranslationString
 
 from ..i18n import _
 from ..prompts import prompt_ref_problem
+from ..telephony.numbering import NumberError, check_outbound, format_domestic
 
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+#: The caller ID a flow that answers no number yet is checked with: a 050 number, whose dialing
+#: rules are the strictest of the numbers the carrier issues (F-NUM-4: no free dial either).
+UNASSIGNED_CALLER_ID = "+815012345678"
 #: Registry key: kind → :class:`ReferenceKind` (``config.add_ivr_reference``).
 REFERENCES_KEY = "ecti.ivr.references"
 
@@ -45,10 +49,13 @@ def add_ivr_reference(config, kind: str, label, choices: Callable) -> None:
 class ReferenceChecker:
     """Answers "does this schedule / box / queue / prompt exist" for one tenant's session."""
 
-    def __init__(self, registry, session):
+    def __init__(self, registry, session, caller_ids=None):
         self.kinds: dict[str, ReferenceKind] = registry.get(REFERENCES_KEY, {})
         self.session = session
         self._choices: dict[str, dict[int, str]] = {}
+        #: The caller IDs a forward of this flow calls from: the numbers that answer with it
+        #: (none: see :func:`outbound_refusal`).
+        self.caller_ids: list[str] = list(caller_ids or ())
 
     def choices(self, kind: str) -> dict[int, str] | None:
         """``{id: name}`` of ``kind``, or None when nothing provides that kind (yet)."""
@@ -71,6 +78,26 @@ class ReferenceChecker:
 
     def prompt_problem(self, ref):
         return prompt_ref_problem(self.session, ref)
+
+
+def outbound_refusal(caller_ids, text: str):
+    """``(e164, None)`` when the softphone's dialing rules (:func:`check_outbound`) allow calling
+    ``text`` from every one of ``caller_ids``, else ``(None, message)`` with the softphone's message.
+    ``text`` may be typed (``03-1234-5678``) or stored E.164; an E.164 is shown as people write it.
+    No caller ID (a flow that answers no number yet): the 050 rules, the strictest."""
+    shown = str(text or "").strip()
+    if shown.startswith("+"):
+        try:
+            shown = format_domestic(shown)
+        except NumberError:
+            pass
+    e164 = None
+    for caller_id in list(caller_ids or ()) or [UNASSIGNED_CALLER_ID]:
+        try:
+            e164 = check_outbound(caller_id, shown)
+        except NumberError as err:
+            return None, err.message
+    return e164, None
 
 
 @dataclass(frozen=True)
@@ -255,6 +282,31 @@ def _settings_problems(node_type, settings, path, node_id, checker) -> list[Prob
             message = checker.prompt_problem(settings[name])
             if message is not None:
                 problems.append(Problem(f"{path}.settings.{name}", message, node_id))
+    return problems + phone_problems(node_type, settings, path, node_id, checker.caller_ids)
+
+
+def phone_problems(node_type, settings: dict, path: str, node_id, caller_ids) -> list[Problem]:
+    """The numbers a node calls (settings marked ``"x-ecti-phone"``) that the softphone's dialing
+    rules refuse from ``caller_ids``, each with the softphone's message."""
+    problems = []
+    for name, schema in node_type.settings_schema.get("properties", {}).items():
+        if not schema.get("x-ecti-phone") or name not in settings:
+            continue
+        values = settings[name] if isinstance(settings[name], list) else [settings[name]]
+        for value in values:
+            message = outbound_refusal(caller_ids, value)[1]
+            if message is not None:
+                problems.append(Problem(f"{path}.settings.{name}", message, node_id))
+    return problems
+
+
+def flow_phone_problems(doc: dict, node_types: dict, caller_ids) -> list[Problem]:
+    """:func:`phone_problems` of every node of a saved flow (when a number is assigned to it)."""
+    problems = []
+    for i, node in enumerate(doc.get("nodes") or []):
+        node_type = node_types.get(node.get("type"))
+        if node_type is not None:
+            problems.extend(phone_problems(node_type, node.get("settings") or {}, f"nodes[{i}]", node.get("id"), caller_ids))
     return problems
 
 

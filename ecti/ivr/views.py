@@ -16,6 +16,7 @@ from sqlalchemy import select
 from ..api import API_PREFIX, FieldError, RequestValidationFailed, api_view
 from ..errors import UserError
 from ..i18n import _
+from ..prompts.models import Prompt
 from ..telephony.models import PhoneNumber
 from ..telephony.numbering import format_domestic
 from ..tenant_config import ConfigRefused, dumps, export_document, import_document
@@ -24,8 +25,8 @@ from . import forms
 from .engine import now
 from .models import Closure, Flow, Schedule, VoicemailBox, VoicemailMessage
 from .schedules import BRANCH_LABELS, WEEKDAY_LABELS, WEEKDAYS, decide, format_ranges, holidays_between, parse_ranges
-from .services import FlowInvalid, add_closure, create_box, delete_flow, delete_schedule, flow_problems, save_flow, save_schedule
-from .validation import ReferenceChecker, problem_text, translate
+from .services import FlowInvalid, add_closure, create_box, delete_flow, delete_schedule, flow_numbers, flow_problems, save_flow, save_schedule
+from .validation import ReferenceChecker, flow_phone_problems, problem_text, translate
 
 #: Registry key of the function that places a test call to a number (the simulator plugin).
 TEST_CALL_KEY = "ecti.ivr.test_call"
@@ -66,34 +67,46 @@ def flow_create(request):
 def numbers_assign(request):
     """Number → flow assignment: one select per number."""
     flows = {str(f.id): f for f in request.db.scalars(select(Flow))}
+    node_types = request.registry.ecti.ivr_node_types
+    refusals = 0
     for number in request.db.scalars(select(PhoneNumber)):
         choice = request.POST.get(f"number-{number.id}")
-        if choice is not None:
-            number.flow_id = flows[choice].id if choice in flows else None
-    flash(request, _("The numbers were assigned."))
+        if choice is None:
+            continue
+        flow = flows.get(choice)
+        # The flow's forwards call from this number: the dialing rules must allow them.
+        refused = flow_phone_problems(flow.document(), node_types, [number.e164]) if flow and flow.id != number.flow_id else []
+        if refused:
+            flash(request, _("${number} was not assigned: ${problem}", mapping={"number": format_domestic(number.e164), "problem": problem_text(request.localizer, refused[0])}), "error")
+            refusals += 1
+            continue
+        number.flow_id = flow.id if flow else None
+    if not refusals:
+        flash(request, _("The numbers were assigned."))
     return _redirect(request, "ivr.flows")
 
 
-@view_config(route_name="ivr.flow", renderer=TEMPLATES + "flow.jinja2", permission="manage", request_method="GET")
+@view_config(route_name="ivr.flow_form", renderer=TEMPLATES + "flow.jinja2", permission="manage", request_method="GET")
 def flow_page(request):
+    """The flow as one form: the accessible fallback of the visual editor (:mod:`.editor`)."""
     flow = get_or_404(request, Flow, request.matchdict["id"])
     return _flow_context(request, flow, flow.document(), [])
 
 
-@view_config(route_name="ivr.flow", renderer=TEMPLATES + "flow.jinja2", permission="manage", request_method="POST")
+@view_config(route_name="ivr.flow_form", renderer=TEMPLATES + "flow.jinja2", permission="manage", request_method="POST")
 def flow_save(request):
     flow = get_or_404(request, Flow, request.matchdict["id"])
     node_types = request.registry.ecti.ivr_node_types
-    doc, problems = forms.read_flow(request.POST, node_types)
+    doc, problems = forms.read_flow(request.POST, node_types, flow_numbers(request.db, flow))
     if request.POST.get("action") == "add":  # show the new node's fields; save nothing yet
-        return _flow_context(request, flow, doc, problems)
+        return {**_flow_context(request, flow, doc, problems), "unsaved": True}
     problems += flow_problems(request.db, request.registry, doc, flow)
     if problems:
         request.response.status_int = 422
-        return _flow_context(request, flow, doc, problems)
+        return {**_flow_context(request, flow, doc, problems), "unsaved": True}
     save_flow(request.db, request.registry, doc, flow)
     flash(request, _("The flow ${name} was saved.", mapping={"name": flow.name}))
-    return _redirect(request, "ivr.flow", id=flow.id)
+    return _redirect(request, "ivr.flow_form", id=flow.id)
 
 
 def _flow_context(request, flow, doc, problems):
@@ -122,7 +135,8 @@ def _flow_context(request, flow, doc, problems):
     return {
         "flow": flow, "doc": doc, "nodes": nodes, "problems": general, "node_types": sorted(node_types.values(), key=lambda t: t.name),
         "node_ids": [n.get("id", "") for n in doc["nodes"]], "can_test_call": TEST_CALL_KEY in request.registry,
-        "numbers": request.db.scalars(select(PhoneNumber).where(PhoneNumber.flow_id == flow.id).order_by(PhoneNumber.e164)).all(),
+        "numbers": [format_domestic(n) for n in flow_numbers(request.db, flow)],
+        "prompts": request.db.scalars(select(Prompt).order_by(Prompt.name)).all(), "unsaved": False,
     }
 
 
@@ -416,6 +430,9 @@ def api_preview(request):
 def includeme(config):
     config.add_route("ivr.flows", "/admin/ivr/flows")
     config.add_route("ivr.flow", "/admin/ivr/flows/{id:\\d+}")
+    config.add_route("ivr.flow_form", "/admin/ivr/flows/{id:\\d+}/form")
+    config.add_route("ivr.flow_document", "/admin/ivr/flows/{id:\\d+}/document")
+    config.add_route("ivr.flow_check_number", "/admin/ivr/flows/{id:\\d+}/check-number")
     config.add_route("ivr.flow_delete", "/admin/ivr/flows/{id:\\d+}/delete")
     config.add_route("ivr.flow_test_call", "/admin/ivr/flows/{id:\\d+}/test-call")
     config.add_route("ivr.numbers", "/admin/ivr/numbers")

@@ -30,11 +30,17 @@ def test_an_admin_builds_a_flow_in_the_editor_and_assigns_the_number(admin, db):
     form["name"] = "代表"
     editor = form.submit().follow()
     assert "代表" in editor.text
+    assert editor.html.select_one("#flow-editor-data") is not None  # the visual editor
+    editor = admin.get(editor.request.path + "/form")  # its accessible fallback, one form
 
     # Add an announcement, fill it in, make it the start and lead it to the starter hang-up node.
     form = editor.forms["flow-editor"]
     form["new.type"], form["new.id"] = "announcement", "welcome"
     editor = form.submit("action", value="add")
+    # Added, not saved yet: the page says so (and flow-form.js asks before leaving).
+    assert editor.html.select_one("#flow-editor").has_attr("data-unsaved")
+    state = editor.html.select_one("#flow-form-state")
+    assert state.text == "未保存の変更があります" and not state.has_attr("hidden")
     form = editor.forms["flow-editor"]
     form["start"] = "welcome"
     form["nodes-1.settings.prompt"] = "お電話ありがとうございます。"
@@ -57,14 +63,16 @@ def test_an_admin_builds_a_flow_in_the_editor_and_assigns_the_number(admin, db):
 
 
 def test_the_editor_names_the_node_and_the_problem_and_saves_nothing(admin, db, company):
-    editor = admin.get(f"/admin/ivr/flows/{company.flow.id}")
+    editor = admin.get(f"/admin/ivr/flows/{company.flow.id}/form")
     form = editor.forms["flow-editor"]
     form["nodes-2.settings.digits"] = "1, 2, 2, 3"  # the menu
     form["nodes-4.settings.destinations"] = "0570-000-000, 03-1234-567x"  # the forward
     answer = form.submit("action", value="save", status=422)
     alerts = [p.text for p in answer.html.select("#node-menu [role=alert]")]
     assert alerts == ["番号 2 が 2 回使われています。"]
-    assert "03-1234-567x" in answer.html.select_one("#node-support [role=alert]").text
+    support = [p.text for p in answer.html.select("#node-support [role=alert]")]
+    assert "0570（ナビダイヤル）" in support[0] and "050 の発信者番号からは" in support[0]  # the softphone's message
+    assert "03-1234-567x" in support[1]
     assert "何も保存していません" in answer.text or "保存していません" in answer.text
     db.commit()
     db.expire_all()
@@ -72,7 +80,7 @@ def test_the_editor_names_the_node_and_the_problem_and_saves_nothing(admin, db, 
 
 
 def test_removing_a_node_that_others_lead_to_is_refused(admin, company):
-    form = admin.get(f"/admin/ivr/flows/{company.flow.id}").forms["flow-editor"]
+    form = admin.get(f"/admin/ivr/flows/{company.flow.id}/form").forms["flow-editor"]
     form["nodes-7.delete"] = True  # the voicemail node many exits lead to
     answer = form.submit("action", value="save", status=422)
     alerts = [p.text for p in answer.html.select("#node-menu [role=alert]")]
@@ -147,7 +155,7 @@ def test_another_companys_admin_gets_404_for_everything(other_admin, company):
     flow, schedule = company.flow, company.schedule
     token = other_admin.get("/api/v1/me").json["csrf_token"]
     assert other_admin.get(f"/admin/ivr/flows/{flow.id}", expect_errors=True).status_int == 404
-    assert other_admin.post(f"/admin/ivr/flows/{flow.id}", {"csrf_token": token, "node_count": "0"}, expect_errors=True).status_int == 404
+    assert other_admin.post(f"/admin/ivr/flows/{flow.id}/form", {"csrf_token": token, "node_count": "0"}, expect_errors=True).status_int == 404
     assert other_admin.post(f"/admin/ivr/flows/{flow.id}/delete", {"csrf_token": token}, expect_errors=True).status_int == 404
     assert other_admin.get(f"/admin/ivr/schedules/{schedule.id}", expect_errors=True).status_int == 404
     assert other_admin.get(f"/api/v1/ivr/flows/{flow.id}", expect_errors=True).status_int == 404

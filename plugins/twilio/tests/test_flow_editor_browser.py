@@ -29,7 +29,10 @@ def test_an_admin_builds_a_flow_saves_it_and_places_a_test_call(telephony, make_
     page.locator("#new-flow [name=name]").fill("テスト用")
     page.locator("#new-flow").get_by_role("button").click()
 
-    # A new flow starts with a hang-up node; add the announcement before it.
+    # A new flow starts with a hang-up node; add the announcement before it, in the form view
+    # (the visual editor's accessible fallback).
+    page.locator("#flow-designer[data-ready]").wait_for()
+    page.get_by_role("link", name="フォーム表示").click()
     editor = page.locator("#flow-editor")
     editor.locator("[name='new.type']").select_option("announcement")
     editor.locator("[name='new.id']").fill("welcome")
