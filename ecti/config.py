@@ -37,6 +37,7 @@ ENVIRONMENT = {
 #: Subsystems, in the order they are included.
 SUBSYSTEMS = (
     ".db",
+    ".push",
     ".tenancy",
     ".api",
     ".console",
@@ -105,7 +106,7 @@ def configure(settings: dict, *, plugin_manager=None, engine=None) -> Configurat
     config.set_locale_negotiator(locale_negotiator)
     for subsystem in SUBSYSTEMS:
         config.include(subsystem, route_prefix=None)
-    config.scan("ecti", categories=("pyramid", "ecti"), ignore=["ecti.testing", "ecti.cli"])
+    config.scan("ecti", categories=("pyramid", "ecti"), ignore=["ecti.testing", "ecti.cli", "ecti.push.server"])
     config.commit()
     # Plugins come after the core, so a plugin may override a core view or route. Each gets a
     # Configurator positioned on its own package, so its relative names resolve there.

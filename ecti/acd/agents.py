@@ -155,9 +155,23 @@ def set_presence(request, user: User, presence: Presence, *, reason: str | None 
 
     if user.role is Role.operator or user.tenant_id is None:
         raise UserError("not_an_agent", _("Operators do not take calls."), status=403)
+    if presence is Presence.disconnected:
+        raise UserError("not_settable", _("Only the phone's connection sets this status."), field="presence", status=422)
     now = utcnow()
     agent = agent_for(request, user.id, lock=True)
     settle(request, agent, now)
+    by_agent = by is None or by.id == user.id
+    if by_agent:
+        agent.phone_seen_at = now  # the agent acts on their phone: it is connected now
+    elif agent.presence is Presence.disconnected and presence is not Presence.offline:
+        # A supervisor cannot connect the agent's phone: the choice applies when it is back.
+        agent.presence_before = presence.value
+        if presence is Presence.away:
+            agent.away_reason = reason or None
+        request.db.flush()
+        return agent
+    if agent.presence is Presence.disconnected:
+        agent.presence_before = agent.disconnected_at = agent.disconnect_reason = None
     if agent.state is AgentState.on_call and presence is Presence.offline:
         raise PresenceRefused("on_a_call", _("You are on a call. Hang up before you sign off."), field="presence")
     if agent.state is AgentState.ringing and presence is not Presence.available:
