@@ -207,8 +207,9 @@ def make_publisher(settings: dict, engine):
     raise ValueError(f"ecti.push.backend must be postgresql, udp://host:port, memory or off, not {backend!r}")
 
 
-def listen(session_factory, publisher) -> None:
-    """Collect the hints of every flush; publish them once the transaction has committed."""
+def listen(session_factory, registry) -> None:
+    """Collect the hints of every flush; publish them once the transaction has committed (with
+    the registry's publisher of the moment)."""
 
     def after_flush(session, flush_context):
         hints = hints_of(session)
@@ -217,7 +218,8 @@ def listen(session_factory, publisher) -> None:
 
     def after_commit(session):
         hints = session.info.pop(PENDING_KEY, None)
-        if not hints:
+        publisher = registry.get(PUBLISHER_KEY)
+        if not hints or publisher is None:
             return
         try:
             publisher.publish(encode(hints))
@@ -238,8 +240,6 @@ def listen(session_factory, publisher) -> None:
 
 def includeme(config):
     settings = config.get_settings()
-    publisher = make_publisher(settings, config.registry["ecti.engine"])
-    config.registry[PUBLISHER_KEY] = publisher
-    if publisher is not None:
-        listen(config.registry["ecti.session_factory"], publisher)
+    config.registry[PUBLISHER_KEY] = make_publisher(settings, config.registry["ecti.engine"])
+    listen(config.registry["ecti.session_factory"], config.registry)
     config.include(".views")
