@@ -60,6 +60,18 @@ def agent_for(request, user_id: int, *, lock: bool = False) -> Agent:
     return agent
 
 
+def agent_or_offline(request, user_id: int) -> Agent:
+    """The agent row of ``user_id`` to read, or an unsaved offline one: a read (a GET) never
+    writes, so it never needs SQLite's write lock."""
+    agent = request.db.scalar(select(Agent).where(Agent.user_id == user_id))
+    if agent is None:
+        user = request.db.get(User, user_id)
+        now = user.created_at
+        agent = Agent(user_id=user_id, tenant_id=user.tenant_id, presence=Presence.offline, state=AgentState.idle,
+                      status="offline", status_since=now, updated_at=now, missed_in_row=0, calls_today=0, talk_seconds_today=0)
+    return agent
+
+
 def dialer_work_open(user_id_column):
     """SQL: the agent has an open dialing-list attempt (a row shown or dialed, result not yet
     recorded). Such an agent is never offered an ACD call, whatever their presence says."""

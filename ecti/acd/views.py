@@ -18,7 +18,7 @@ from ..telephony.numbering import format_domestic
 from ..tenancy.models import Role, User
 from ..web import get_or_404
 from . import control, phone
-from .agents import agent_for, dialer_work_open, end_wrap_up, live_status, set_presence
+from .agents import agent_or_offline, dialer_work_open, end_wrap_up, live_status, set_presence
 from .models import (
     STATUS_LABELS, Agent, AgentState, EntryStatus, Offer, OfferStatus, Presence, Queue, QueueEntry, QueueMember,
 )
@@ -292,7 +292,7 @@ def _presence_note(request, agent: Agent) -> str | None:
 
 def _me(request, user: User | None = None) -> AgentMe:
     user = user or request.identity
-    agent = agent_for(request, user.id)
+    agent = agent_or_offline(request, user.id)
     status = live_status(agent)
     offer = _ringing(request, user)
     over = agent.state is AgentState.wrap_up and status != "wrap_up"  # ended by the clock, not yet written
