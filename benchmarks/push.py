@@ -113,6 +113,7 @@ async def run(args) -> dict:
     connected = asyncio.Event()
     ready = 0
     stop = asyncio.Event()
+    errors: list[str] = []
 
     with push_process(ini, port, work / "push.log") as server:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
@@ -121,6 +122,15 @@ async def run(args) -> dict:
             async def phone(user_id: int):
                 nonlocal ready
                 token = make_token(SECRET, tenant_id=TENANT, user_id=user_id, ttl=3600)
+                try:
+                    await listen(user_id, token)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    errors.append(repr(exc))
+
+            async def listen(user_id: int, token: str):
+                nonlocal ready
                 async for event, data in sse_events(client, base + "/push/events", token):
                     if event == "ready":
                         ready += 1
@@ -135,7 +145,10 @@ async def run(args) -> dict:
                 tasks.append(asyncio.create_task(phone(user_id)))
                 if user_id % 100 == 0:
                     await asyncio.sleep(0.05)  # connect in waves, as a morning shift does
-            await asyncio.wait_for(connected.wait(), timeout=120)
+            try:
+                await asyncio.wait_for(connected.wait(), timeout=120)
+            except asyncio.TimeoutError:
+                raise SystemExit(f"only {ready} of {args.phones} phones connected; errors: {errors[:3]}")
             connect_seconds = time.monotonic() - started
             await asyncio.sleep(1.0)  # the feed's first resync (LISTEN up) is not an update
             latencies.clear()
@@ -184,8 +197,17 @@ def main(argv=None) -> int:
         args.phones, args.seconds = 20, 2
     if args.backend is None:
         args.backend = "postgresql" if pg_reachable(args.url) else "udp"
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     figures = asyncio.run(run(args))
     print(json.dumps(figures, ensure_ascii=False))
+    # Headline figures as `FIGURE key value unit` lines (the format `make bench` gathers).
+    for key, value, unit, target in (
+            ("push.latency_p50", figures["latency_ms_p50"], "ms", ""),
+            ("push.latency_p99", figures["latency_ms_p99"], "ms", "< 1000 ms"),
+            ("push.server_rss", figures["server_rss_mb_end"], "MB", ""),
+            ("push.server_cpu", figures["server_cpu_percent"], "%", ""),
+            ("push.delivered", round(100 * figures["received"] / max(1, figures["sent"]), 1), "%", "")):
+        print(f"FIGURE {key} {value} {unit}" + (f" | target {target}" if target else ""), flush=True)
     print(f"{figures['phones']} phones, one update each per second for {figures['seconds']} s over {figures['backend']}: "
           f"{figures['received']}/{figures['sent']} updates arrived; latency p50 {figures['latency_ms_p50']} ms, "
           f"p99 {figures['latency_ms_p99']} ms; push server RSS {figures['server_rss_mb_end']} MB, "
