@@ -58,12 +58,15 @@ class Hub:
 
     def __init__(self):
         self.tenants: dict[int, set[Subscriber]] = defaultdict(set)
+        #: The same connections by (tenant, user): an ``agent`` hint finds its phones at once.
+        self.users: dict[tuple[int, int], set[Subscriber]] = defaultdict(set)
         self.count = 0
         self.received = 0
         self.feed = "starting"
 
     def add(self, sub: Subscriber) -> None:
         self.tenants[sub.tenant_id].add(sub)
+        self.users[(sub.tenant_id, sub.user_id)].add(sub)
         self.count += 1
 
     def remove(self, sub: Subscriber) -> None:
@@ -73,6 +76,10 @@ class Hub:
             self.count -= 1
             if not subs:
                 del self.tenants[sub.tenant_id]
+            mine = self.users[(sub.tenant_id, sub.user_id)]
+            mine.discard(sub)
+            if not mine:
+                del self.users[(sub.tenant_id, sub.user_id)]
 
     def dispatch(self, payload: bytes | str) -> None:
         try:
@@ -82,9 +89,9 @@ class Hub:
             return
         self.received += 1
         for tenant_id, user_id, kind in hints:
-            for sub in self.tenants.get(tenant_id, ()):
-                if user_id is None or user_id == sub.user_id:
-                    sub.push(kind, ts)
+            subs = self.tenants.get(tenant_id, ()) if user_id is None else self.users.get((tenant_id, user_id), ())
+            for sub in subs:
+                sub.push(kind, ts)
 
     def resync(self) -> None:
         """The feed was (re)connected: hints may have been missed, so everyone refreshes."""

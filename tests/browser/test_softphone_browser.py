@@ -207,8 +207,42 @@ PHONE_TIMEOUT = 3  # seconds: short here (the default is 30); the heartbeat beat
 
 
 @pytest.fixture
-def app_settings(app_settings):
-    return {**app_settings, "ecti.acd.phone_timeout_seconds": str(PHONE_TIMEOUT)}
+def app_settings(app_settings, engine):
+    from ecti.push.testing import free_port
+
+    # A push server address (started only by the tests that use `push_server`).
+    settings = {**app_settings, "ecti.acd.phone_timeout_seconds": str(PHONE_TIMEOUT),
+                "ecti.push.url": f"http://127.0.0.1:{free_port()}/push/events"}
+    if engine.dialect.name != "postgresql":
+        settings["ecti.push.backend"] = f"udp://127.0.0.1:{free_port()}"
+    return settings
+
+
+@pytest.fixture
+def push_server(app_settings, tmp_path):
+    from urllib.parse import urlsplit
+
+    from ecti.push.testing import free_port, push_process, write_ini
+
+    port = urlsplit(app_settings["ecti.push.url"]).port
+    ini = write_ini(tmp_path / "push.ini", app_settings, free_port())
+    with push_process(ini, port, tmp_path / "push.log"):
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_the_softphone_learns_a_change_made_elsewhere_through_the_push_channel(telephony, make_user, page, push_server, login):
+    a = make_user(telephony.tenant, role="agent", name="青木 一郎")
+    boss = make_user(telephony.tenant, role="supervisor", name="監督 三郎")
+    page.set_viewport_size({"width": 400, "height": 600})
+    sign_in(page, telephony.base_url, a)
+    go_available(page)
+    expect(page.locator("#softphone")).to_have_attribute("data-live", "true")
+    # While the stream is up the page polls only every 15 s: a change within a few seconds came by push.
+    csrf = login(telephony.webtest, boss)
+    telephony.webtest.put_json(f"/api/v1/acd/agents/{a.id}/presence", {"presence": "away", "reason": "研修"},
+                               headers={"X-CSRF-Token": csrf})
+    expect(page.locator(".sp-status")).to_have_text("離席中 (研修)", timeout=5000)
+    page.screenshot(path=shot("softphone-pushed-away-ja.png"))
 
 
 def agent_row(db, user):

@@ -95,3 +95,18 @@ def test_the_push_server_refuses_a_missing_or_forged_token(processes):
         assert client.get(processes["push"] + "/push/events", params={"token": "x.y"}).status_code == 401
         health = client.get(processes["push"] + "/push/health").json()
         assert health["feed"] == "listening" and health["connections"] == 0
+
+
+def test_the_push_benchmark_runs_small_and_prints_its_figures():
+    """benchmarks/push.py --smoke (the SQLite demo's UDP path: no database needed); only that it
+    completes and every update arrives is asserted, never a time."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, str(root / "benchmarks" / "push.py"), "--smoke", "--backend", "udp"], cwd=root,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    printed = {line.split()[1] for line in result.stdout.splitlines() if line.startswith("FIGURE ")}
+    assert {"push.latency_p50", "push.latency_p99", "push.server_rss", "push.server_cpu", "push.delivered"} <= printed
