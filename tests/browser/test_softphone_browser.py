@@ -245,6 +245,14 @@ def test_the_softphone_learns_a_change_made_elsewhere_through_the_push_channel(t
     page.screenshot(path=shot("softphone-pushed-away-ja.png"))
 
 
+def new_phone(chromium):
+    """Another agent's softphone: its own browser context (cookies), 400×600."""
+    context = chromium.new_context(locale="ja-JP", viewport={"width": 400, "height": 600})
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    return context, tab
+
+
 def agent_row(db, user):
     from ecti.acd.models import Agent
 
@@ -272,9 +280,7 @@ def test_an_agent_who_closes_the_phone_is_out_of_routing_the_call_goes_to_the_ot
     boss = make_user(telephony.tenant, role="supervisor", name="監督 三郎")
     queue_for(a, b)
     context_a = page.context
-    context_b = chromium.new_context(locale="ja-JP", viewport={"width": 400, "height": 600})
-    page_b = context_b.new_page()
-    page_b.set_default_timeout(10_000)
+    context_b, page_b = new_phone(chromium)
     try:
         sign_in(page, telephony.base_url, a)
         sign_in(page_b, telephony.base_url, b)
@@ -328,9 +334,7 @@ def test_a_phone_that_goes_silent_while_ringing_is_swept_and_the_call_rings_the_
     b = make_user(telephony.tenant, role="agent", name="別所 花子")
     queue_for(a, b)
     page.set_viewport_size({"width": 400, "height": 600})
-    context_b = chromium.new_context(locale="ja-JP", viewport={"width": 400, "height": 600})
-    page_b = context_b.new_page()
-    page_b.set_default_timeout(10_000)
+    context_b, page_b = new_phone(chromium)
     try:
         sign_in(page, telephony.base_url, a)
         sign_in(page_b, telephony.base_url, b)
