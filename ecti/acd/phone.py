@@ -192,6 +192,9 @@ def sweep(request, now: datetime | None = None) -> list[int]:
         last = agent.phone_seen_at or agent.status_since
         if agent.presence not in CONNECTED_PRESENCES or last >= now - cfg.timeout:
             continue  # it came back while we looked
-        if disconnect(request, agent, "phone_lost", at=last, now=now):
+        # Never seen (an agent from before phones had a heartbeat): nobody knows since when, so
+        # from now rather than rewriting the time since their last change.
+        at = agent.phone_seen_at or now
+        if disconnect(request, agent, "phone_lost", at=at, now=now):
             done.append(user_id)
     return done

@@ -17,7 +17,9 @@
   if (!root || !phone) return;
   const API = root.dataset.api;
   const csrf = document.querySelector("meta[name=csrf-token]").content;
-  const device = phone.device;
+  const device = phone.device || null;  // (a softphone.js cached from before has no hooks)
+  const refresh = () => (phone.refresh ? phone.refresh() : null);
+  const refreshSlow = () => (phone.refreshSlow ? phone.refreshSlow() : null);
   const page = Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
 
   // --- heartbeat -----------------------------------------------------------------------------
@@ -27,19 +29,27 @@
   worker.onmessage = (event) => {
     const data = event.data || {};
     root.dataset.heartbeat = data.error ? "failed" : (data.connected ? "ok" : "unregistered");
-    if (data.presence_changed) phone.refresh();
+    if (data.presence_changed) refresh();
   };
 
   function deviceState(state) {
     root.dataset.deviceRegistration = state;
     worker.postMessage({device: state});
   }
-  const previousHook = device.onregistration;
-  device.onregistration = (state) => {
-    if (previousHook) previousHook(state);
-    deviceState(state);
-  };
-  if (device.registered) deviceState("registered");
+  if (device) {
+    const previousHook = device.onregistration;
+    device.onregistration = (state) => {
+      if (previousHook) previousHook(state);
+      deviceState(state);
+    };
+    if (device.registered) deviceState("registered");
+  } else {
+    // Without the device's events: the page's "phone ready" line says it registered.
+    const line = root.querySelector(".sp-device");
+    const check = () => { if (line.dataset.ready === "true") deviceState("registered"); };
+    new MutationObserver(check).observe(line, {attributes: true, attributeFilter: ["data-ready"]});
+    check();
+  }
 
   window.addEventListener("pagehide", () => {
     worker.postMessage({stop: true});
@@ -69,9 +79,9 @@
       api: API,
       csrf: csrf,
       on: {
-        agent: () => phone.refresh(),
-        agents: () => phone.refreshSlow(),
-        queues: () => phone.refreshSlow(),
+        agent: refresh,
+        agents: refreshSlow,
+        queues: refreshSlow,
       },
       onstate: (connected) => {
         phone.live = connected;
