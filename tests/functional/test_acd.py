@@ -1009,3 +1009,34 @@ def test_push_tokens_name_the_tenant_and_user_and_cannot_be_forged_or_reused_lat
     grant = app.post("/api/v1/push/token", headers=headers).json
     assert grant["enabled"] and grant["url"] == "http://localhost/push/events"
     assert read_token(acd.registry.settings["ecti.secret_key"], grant["token"]) == {"t": acd.tenant.id, "u": acd.users["a"].id}
+
+
+def test_an_agent_never_seen_by_a_phone_is_disconnected_from_the_sweep_on_not_from_their_last_change(acd):
+    """Agents from before phones had a heartbeat (the migration leaves phone_seen_at empty)."""
+    from datetime import timedelta
+
+    from ecti.acd.jobs import presence_job
+    from ecti.models.meta import utcnow
+
+    acd.agent("a")
+    q = acd.queue(["a"])
+    user_id = acd.users["a"].id
+
+    def never_seen(r):
+        r.db.get(Agent, user_id).phone_seen_at = None
+
+    acd.driver.run(never_seen)
+    call_id, _ = acd.call(q)
+    assert acd.rung() == []  # no phone, no offer
+    before = utcnow()
+
+    def long_ago(r):
+        agent = r.db.get(Agent, user_id)
+        agent.status_since -= timedelta(minutes=5)
+        for change in r.db.scalars(select(AgentStatusChange).where(AgentStatusChange.user_id == user_id)):
+            change.at -= timedelta(minutes=5)
+
+    acd.driver.run(long_ago)
+    assert presence_job(acd.registry) == [user_id]
+    change = _history(acd, "a")[-1]
+    assert change.to_status == "disconnected" and change.at >= before
