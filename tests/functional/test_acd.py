@@ -1026,7 +1026,7 @@ def test_an_agent_never_seen_by_a_phone_is_disconnected_from_the_sweep_on_not_fr
         r.db.get(Agent, user_id).phone_seen_at = None
 
     acd.driver.run(never_seen)
-    call_id, _ = acd.call(q)
+    acd.call(q)
     assert acd.rung() == []  # no phone, no offer
     before = utcnow()
 
