@@ -284,6 +284,23 @@ def jobs_worker(ctx, workers):
     Consumer(huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=True).run()
 
 
+@cli.group()
+def push():
+    """Live updates for the browsers (Server-Sent Events, docs/operations.md)."""
+
+
+@push.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=6544, show_default=True, type=int)
+@click.option("--log-level", default="warning", show_default=True)
+@pass_ctx
+def push_serve(ctx, host, port, log_level):
+    """Run the push server (its own process; the load balancer sends /push/ to it)."""
+    from .push.server import serve
+
+    serve(dict(ctx.settings), host, port, log_level)
+
+
 def main(argv=None):
     """Entry point of the ``ecti`` console script."""
     # Plugins' commands: found without reading the INI file, so --help lists them too.

@@ -41,6 +41,7 @@ ENVIRONMENT = {
 SUBSYSTEMS = (
     ".db",
     ".headers",
+    ".push",
     ".tenancy",
     ".api",
     ".console",
@@ -113,7 +114,7 @@ def configure(settings: dict, *, plugin_manager=None, engine=None) -> Configurat
     config.set_locale_negotiator(locale_negotiator)
     for subsystem in SUBSYSTEMS:
         config.include(subsystem, route_prefix=None)
-    config.scan("ecti", categories=("pyramid", "ecti"), ignore=["ecti.testing", "ecti.cli"])
+    config.scan("ecti", categories=("pyramid", "ecti"), ignore=["ecti.testing", "ecti.cli", "ecti.push.server"])
     config.commit()
     # Plugins come after the core, so a plugin may override a core view or route. Each gets a
     # Configurator positioned on its own package, so its relative names resolve there.

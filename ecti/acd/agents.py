@@ -60,6 +60,18 @@ def agent_for(request, user_id: int, *, lock: bool = False) -> Agent:
     return agent
 
 
+def agent_or_offline(request, user_id: int) -> Agent:
+    """The agent row of ``user_id`` to read, or an unsaved offline one: a read (a GET) never
+    writes, so it never needs SQLite's write lock."""
+    agent = request.db.scalar(select(Agent).where(Agent.user_id == user_id))
+    if agent is None:
+        user = request.db.get(User, user_id)
+        now = user.created_at
+        agent = Agent(user_id=user_id, tenant_id=user.tenant_id, presence=Presence.offline, state=AgentState.idle,
+                      status="offline", status_since=now, updated_at=now, missed_in_row=0, calls_today=0, talk_seconds_today=0)
+    return agent
+
+
 def dialer_work_open(user_id_column):
     """SQL: the agent has an open dialing-list attempt (a row shown or dialed, result not yet
     recorded). Such an agent is never offered an ACD call, whatever their presence says."""
@@ -155,9 +167,23 @@ def set_presence(request, user: User, presence: Presence, *, reason: str | None 
 
     if user.role is Role.operator or user.tenant_id is None:
         raise UserError("not_an_agent", _("Operators do not take calls."), status=403)
+    if presence is Presence.disconnected:
+        raise UserError("not_settable", _("Only the phone's connection sets this status."), field="presence", status=422)
     now = utcnow()
     agent = agent_for(request, user.id, lock=True)
     settle(request, agent, now)
+    by_agent = by is None or by.id == user.id
+    if by_agent:
+        agent.phone_seen_at = now  # the agent acts on their phone: it is connected now
+    elif agent.presence is Presence.disconnected and presence is not Presence.offline:
+        # A supervisor cannot connect the agent's phone: the choice applies when it is back.
+        agent.presence_before = presence.value
+        if presence is Presence.away:
+            agent.away_reason = reason or None
+        request.db.flush()
+        return agent
+    if agent.presence is Presence.disconnected:
+        agent.presence_before = agent.disconnected_at = agent.disconnect_reason = None
     if agent.state is AgentState.on_call and presence is Presence.offline:
         raise PresenceRefused("on_a_call", _("You are on a call. Hang up before you sign off."), field="presence")
     if agent.state is AgentState.ringing and presence is not Presence.available:

@@ -4,7 +4,10 @@
   history (at the time they ended, whenever the job runs) and route that tenant's queues.
 * ``acd.expire`` (tenant) — scheduled when an offer would expire: no-answer if still ringing.
 * ``acd.tick`` — every minute: for every tenant with live ACD work (agents in wrap-up included),
-  end what is over, expire, route (escalation, max wait) and reconcile.
+  end what is over, expire, route (escalation, max wait) and reconcile; and schedule the
+  phone sweeps of the coming minute.
+* ``acd.presence`` — every ``timeout / 3`` seconds (scheduled by the tick): agents whose phone
+  went quiet are written down as disconnected (:mod:`ecti.acd.phone`).
 
 None of them is needed for correctness — time-based state is evaluated whenever it is read, and
 every waiting caller's wait loop routes too — they make things happen on time when nothing
@@ -16,7 +19,7 @@ import logging
 from datetime import datetime, timedelta
 
 from huey import crontab
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import jobs
 from ..calls.events import apply_status, record_event
@@ -26,6 +29,7 @@ from ..tenancy.models import Tenant
 from .agents import agent_for, change, dialer_work_open
 from .carrier_ops import carrier_for
 from .models import Agent, AgentState, EntryStatus, Offer, OfferStatus, Presence, QueueEntry
+from .phone import CONNECTED_PRESENCES, phone_settings, sweep
 from .routing import expire_offers, leg_ended, route_tenant
 
 log = logging.getLogger(__name__)
@@ -49,7 +53,33 @@ def busy_tenants(registry) -> list[int]:
         return sorted(set(request.db.scalars(live.union(busy))))
 
 
+def presence_job(registry, now: datetime | None = None) -> list[int]:
+    """Sweep every tenant with agents whose phone went quiet; returns the agents disconnected."""
+    now = now or utcnow()
+    timeout = phone_settings(registry).timeout
+    with jobs.in_transaction(registry, None) as request:
+        last = func.coalesce(Agent.phone_seen_at, Agent.status_since)
+        tenants = sorted(set(request.db.scalars(
+            select(Agent.tenant_id).where(Agent.presence.in_(CONNECTED_PRESENCES), last < now - timeout)
+        )))
+    done = []
+    for tenant_id in tenants:
+        try:
+            done += jobs.run_with_retry(registry, tenant_id, lambda r: sweep(r, now))
+        except Exception:  # one tenant's trouble must not stop the others' sweep
+            log.exception("phone sweep failed for tenant %s", tenant_id)
+    return done
+
+
+def schedule_sweeps(registry, now: datetime) -> None:
+    """The sweeps of the coming minute, every third of the phone timeout (at least 5 s apart)."""
+    step = max(5, phone_settings(registry).interval_seconds)
+    for offset in range(0, 60, step):
+        jobs.enqueue(registry, "acd.presence", eta=now + timedelta(seconds=offset) if offset else None)
+
+
 def tick_job(registry) -> None:
+    schedule_sweeps(registry, utcnow())
     for tenant_id in busy_tenants(registry):
         try:
             jobs.run_with_retry(registry, tenant_id, route_tenant)
@@ -141,4 +171,5 @@ def release_stuck_agents(request, now: datetime) -> list[str]:
 def includeme(config):
     config.add_job("acd.route", route_job)
     config.add_job("acd.expire", expire_job)
+    config.add_job("acd.presence", presence_job)
     config.add_job("acd.tick", tick_job, periodic=crontab(minute="*"))

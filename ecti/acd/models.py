@@ -26,6 +26,9 @@ class Presence(str, enum.Enum):
     available = "available"  # 待機中
     away = "away"  # 離席中
     after_call_work = "after_call_work"  # 後処理 (manual)
+    #: Set by the system when the agent's phone stopped (tab closed, network lost, device
+    #: unregistered); the presence before is kept in ``presence_before`` (ecti.acd.phone).
+    disconnected = "disconnected"  # 切断中
 
 
 class AgentState(str, enum.Enum):
@@ -42,6 +45,7 @@ PRESENCE_LABELS = {
     Presence.available: _("Available"),
     Presence.away: _("Away"),
     Presence.after_call_work: _("After-call work"),
+    Presence.disconnected: _("Disconnected"),
 }
 
 #: What people see: the system's state while it is busy, else the agent's presence.
@@ -50,6 +54,7 @@ STATUS_LABELS = {
     "available": _("Available"),
     "away": _("Away"),
     "after_call_work": _("After-call work"),
+    "disconnected": _("Disconnected"),
     "ringing": _("Ringing"),
     "on_call": _("On a call"),
     "wrap_up": _("Wrap-up"),
@@ -82,6 +87,14 @@ class Agent(TenantScoped, Base):
     calls_today: Mapped[int] = mapped_column(Integer, default=0)
     talk_seconds_today: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Presence from the connection (ecti.acd.phone): when the agent's phone last said it is
+    #: there (heartbeat, device registered), and which page load that was.
+    phone_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    phone_page: Mapped[str | None] = mapped_column(String(40))
+    #: While ``presence`` is disconnected: since when, why, and the presence to come back to.
+    disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disconnect_reason: Mapped[str | None] = mapped_column(String(32))
+    presence_before: Mapped[str | None] = mapped_column(String(16))
 
     user = relationship("User")
 

@@ -34,6 +34,7 @@ from ..voice.calls import softphone_identity
 from ..voice.instructions import Continuation
 from .agents import NO_ANSWER_PAUSE, agent_for, change, count_answered, count_talk, dialer_work_open, settle, settle_due_wrap_ups, stats_day
 from .carrier_ops import after_commit, carrier_for, later
+from .phone import phone_connected, phone_settings
 from .models import (
     LIVE_OFFER, Agent, AgentState, EntryStatus, Offer, OfferStatus, Outcome, Presence, Queue, QueueEntry, QueueMember,
 )
@@ -102,7 +103,7 @@ def waiting_count(request, queue_id: int) -> int:
 def logged_in_members(request, queue_id: int) -> int:
     return request.db.scalar(
         select(func.count()).select_from(QueueMember).join(Agent, Agent.user_id == QueueMember.user_id)
-        .where(QueueMember.queue_id == queue_id, Agent.presence != Presence.offline)
+        .where(QueueMember.queue_id == queue_id, Agent.presence.not_in((Presence.offline, Presence.disconnected)))
     )
 
 
@@ -169,6 +170,7 @@ def candidates(request, queue: Queue, level: int, strategy, now: datetime) -> li
             Agent.presence == Presence.available,
             Agent.state.in_((AgentState.idle, AgentState.wrap_up)),
             Agent.available_at <= now,
+            phone_connected(now, phone_settings(request.registry).timeout),
             ~dialer_work_open(Agent.user_id),
         )
     )
@@ -191,6 +193,8 @@ def claim_agent(request, user_id: int, now: datetime) -> Agent | None:
             Agent.presence == Presence.available,
             Agent.state.in_((AgentState.idle, AgentState.wrap_up)),
             Agent.available_at <= now,
+            # Never offer a call to an agent whose phone is not connected (ecti.acd.phone).
+            phone_connected(now, phone_settings(request.registry).timeout),
             ~dialer_work_open(Agent.user_id),
         )
         .with_for_update(skip_locked=True)
@@ -465,6 +469,20 @@ def decline(request, offer_id: int, user_id: int, now: datetime | None = None) -
     resolve_offer(request, entry, offer, OfferStatus.declined, now, stop_phone=True)
     route(request, entry.queue, now)
     return True
+
+
+def route_offer_back(request, agent: Agent, now: datetime) -> None:
+    """The agent's phone is gone while a call rings for them: the offer failed, the call goes
+    back to its place and on to another agent (ecti.acd.phone)."""
+    offer = request.db.scalar(select(Offer).where(Offer.user_id == agent.user_id, Offer.status == OfferStatus.ringing))
+    if offer is None:
+        return
+    entry = lock_entry(request, offer.entry_id)
+    offer = request.db.scalar(select(Offer).where(Offer.id == offer.id).with_for_update().execution_options(populate_existing=True))
+    if offer.status is not OfferStatus.ringing:
+        return
+    resolve_offer(request, entry, offer, OfferStatus.failed, now, stop_phone=True)
+    route(request, entry.queue, now)
 
 
 def decline_live_offer(request, agent: Agent, *, reason: str) -> None:

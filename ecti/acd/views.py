@@ -17,8 +17,8 @@ from ..models.meta import utcnow
 from ..telephony.numbering import display_number
 from ..tenancy.models import Role, User
 from ..web import get_or_404
-from . import control
-from .agents import agent_for, dialer_work_open, end_wrap_up, live_status, set_presence
+from . import control, phone
+from .agents import agent_or_offline, dialer_work_open, end_wrap_up, live_status, set_presence
 from .models import (
     STATUS_LABELS, Agent, AgentState, EntryStatus, Offer, OfferStatus, Presence, Queue, QueueEntry, QueueMember,
 )
@@ -59,8 +59,10 @@ class CurrentCallOut(BaseModel):
 class AgentMe(BaseModel):
     user_id: int
     display_name: str
-    presence: Literal["offline", "available", "away", "after_call_work"]
+    presence: Literal["offline", "available", "away", "after_call_work", "disconnected"]
     away_reason: str | None
+    #: Why the phone is disconnected (a sentence), or why the agent came back 離席中.
+    presence_note: str | None = None
     state: Literal["idle", "ringing", "on_call", "wrap_up"]
     status: str
     status_label: str
@@ -79,6 +81,23 @@ class PresenceIn(BaseModel):
 
     presence: Literal["offline", "available", "away", "after_call_work"]
     reason: str | None = Field(default=None, max_length=100)
+
+
+class HeartbeatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: What the phone's device says: registered (ready to ring) or unregistered.
+    device: Literal["registered", "unregistered"] = "registered"
+    #: An id of this page load: a new one means the phone was reopened.
+    page: str | None = Field(default=None, max_length=40)
+
+
+class HeartbeatOut(BaseModel):
+    connected: bool
+    #: What the heartbeat did to the presence: restored, away (back too late), disconnected.
+    presence_changed: Literal["restored", "away", "disconnected"] | None
+    interval_seconds: int
+    timeout_seconds: int
 
 
 class TransferIn(BaseModel):
@@ -104,6 +123,8 @@ class AgentSummary(BaseModel):
     status_label: str
     status_since: datetime
     away_reason: str | None
+    #: While disconnected: why (the tab was closed, the phone stopped responding, …).
+    disconnect_reason: str | None = None
 
 
 class AgentList(BaseModel):
@@ -258,14 +279,34 @@ def _ringing(request, user: User) -> Offer | None:
     return request.db.scalar(select(Offer).where(Offer.user_id == user.id, Offer.status == OfferStatus.ringing))
 
 
+def _away_reason(request, agent: Agent) -> str | None:
+    """The away reason as people read it (the system's own reasons are codes)."""
+    if agent.presence is not Presence.away or not agent.away_reason:
+        return agent.away_reason if agent.presence is Presence.away else None
+    label = phone.AWAY_REASON_LABELS.get(agent.away_reason)
+    return request.localizer.translate(label) if label else agent.away_reason
+
+
+def _presence_note(request, agent: Agent) -> str | None:
+    translate = request.localizer.translate
+    if agent.presence is Presence.disconnected:
+        return translate(phone.REASON_LABELS.get(agent.disconnect_reason or "phone_lost", phone.REASON_LABELS["phone_lost"]))
+    if agent.presence is Presence.away and agent.away_reason == phone.AWAY_AFTER_DISCONNECT:
+        minutes = int(phone.phone_settings(request.registry).restore.total_seconds() // 60)
+        return translate(_("Your phone was disconnected for more than ${minutes} min, so you are back as Away. "
+                           "Choose Available when you are ready.", mapping={"minutes": minutes}))
+    return None
+
+
 def _me(request, user: User | None = None) -> AgentMe:
     user = user or request.identity
-    agent = agent_for(request, user.id)
+    agent = agent_or_offline(request, user.id)
     status = live_status(agent)
     offer = _ringing(request, user)
     over = agent.state is AgentState.wrap_up and status != "wrap_up"  # ended by the clock, not yet written
     return AgentMe(
-        user_id=user.id, display_name=user.display_name, presence=agent.presence.value, away_reason=agent.away_reason,
+        user_id=user.id, display_name=user.display_name, presence=agent.presence.value, away_reason=_away_reason(request, agent),
+        presence_note=_presence_note(request, agent),
         state="idle" if over else agent.state.value, status=status, status_label=_label(request, status),
         status_since=agent.available_at if over else agent.status_since,
         wrap_up_until=agent.available_at if status == "wrap_up" else None,
@@ -294,6 +335,27 @@ def api_acd_set_presence(request, body: PresenceIn):
     user = _softphone_user(request)
     set_presence(request, user, Presence(body.presence), reason=(body.reason or "").strip() or None)
     return _me(request, user)
+
+
+@api_view("api.acd.heartbeat", method="POST", summary="My phone is there (every few seconds) or its device is unregistered",
+          permission="softphone", body=HeartbeatIn, response=HeartbeatOut, tags=TAGS)
+def api_acd_heartbeat(request, body: HeartbeatIn):
+    user = _softphone_user(request)
+    changed = phone.heartbeat(request, user.id, registered=body.device == "registered", page=body.page)
+    cfg = phone.phone_settings(request.registry)
+    return HeartbeatOut(connected=body.device == "registered", presence_changed=changed, interval_seconds=cfg.interval_seconds,
+                        timeout_seconds=int(cfg.timeout.total_seconds()))
+
+
+@api_view("api.acd.heartbeat_gone", method="POST",
+          summary="My phone page is going away (sent with navigator.sendBeacon; the CSRF token as the csrf_token form field)",
+          permission="softphone", response=HeartbeatOut, tags=TAGS)
+def api_acd_heartbeat_gone(request):
+    user = _softphone_user(request)
+    changed = phone.gone(request, user.id)
+    cfg = phone.phone_settings(request.registry)
+    return HeartbeatOut(connected=False, presence_changed="disconnected" if changed else None,
+                        interval_seconds=cfg.interval_seconds, timeout_seconds=int(cfg.timeout.total_seconds()))
 
 
 @api_view("api.acd.offer", method="GET", summary="The call ringing for me (caller, queue, wait), if any",
@@ -401,7 +463,8 @@ def api_acd_agents(request):
         out.append(AgentSummary(
             user_id=user.id, display_name=user.display_name, presence=agent.presence.value, status=status,
             status_label=_label(request, status), status_since=agent.status_since if status == agent.status else agent.available_at,
-            away_reason=agent.away_reason,
+            away_reason=_away_reason(request, agent),
+            disconnect_reason=_presence_note(request, agent) if agent.presence is Presence.disconnected else None,
         ))
     return AgentList(agents=out)
 
@@ -418,6 +481,7 @@ def api_acd_agent_presence(request, body: PresenceIn):
           permission="softphone", response=QueueWaitingList, tags=TAGS)
 def api_acd_waiting(request):
     now = utcnow()
+    timeout = phone.phone_settings(request.registry).timeout
     out = []
     for queue in request.db.scalars(live_queues()).all():
         waiting, oldest = request.db.execute(
@@ -429,10 +493,10 @@ def api_acd_waiting(request):
                 func.count(),
                 func.count().filter(
                     (Agent.presence == Presence.available) & Agent.state.in_((AgentState.idle, AgentState.wrap_up)) & (Agent.available_at <= now)
-                    & ~dialer_work_open(Agent.user_id)
+                    & phone.phone_connected(now, timeout) & ~dialer_work_open(Agent.user_id)
                 ),
             ).select_from(QueueMember).join(Agent, Agent.user_id == QueueMember.user_id)
-            .where(QueueMember.queue_id == queue.id, Agent.presence != Presence.offline)
+            .where(QueueMember.queue_id == queue.id, Agent.presence.not_in((Presence.offline, Presence.disconnected)))
         ).one()
         out.append(QueueWaiting(id=queue.id, name=queue.name, waiting=waiting,
                                 longest_wait_seconds=max(0, int((now - oldest).total_seconds())) if oldest else 0,
@@ -623,6 +687,8 @@ def includeme(config):
     prefix = f"{API_PREFIX}/acd"
     config.add_route("api.acd.me", f"{prefix}/me")
     config.add_route("api.acd.presence", f"{prefix}/me/presence")
+    config.add_route("api.acd.heartbeat", f"{prefix}/me/heartbeat")
+    config.add_route("api.acd.heartbeat_gone", f"{prefix}/me/heartbeat/gone")
     config.add_route("api.acd.offer", f"{prefix}/me/offer")
     config.add_route("api.acd.offer_accept", f"{prefix}/me/offer/accept")
     config.add_route("api.acd.offer_decline", f"{prefix}/me/offer/decline")

@@ -77,6 +77,7 @@ STATUS_COLUMN_LABELS = {
     "wrap_up": _("Wrap-up (s)"),
     "after_call_work": _("After-call work (s)"),
     "away": _("Away (s)"),
+    "disconnected": _("Disconnected (s)"),
 }
 
 AGENT_COLUMNS = (

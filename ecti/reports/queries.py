@@ -30,7 +30,9 @@ SHORT_ABANDON_SECONDS = 5
 ABANDONED = (Outcome.abandoned, Outcome.lost)
 OVERFLOWED = (Outcome.overflowed, Outcome.exit_empty, Outcome.transferred)
 #: Statuses of an agent (AgentStatusChange.to_status) in the order reports show them.
-STATUSES = ("available", "ringing", "on_call", "wrap_up", "after_call_work", "away", "offline")
+#: "disconnected": the agent's phone was gone (ecti.acd.phone) — neither available nor busy, so
+#: occupancy leaves it out.
+STATUSES = ("available", "ringing", "on_call", "wrap_up", "after_call_work", "away", "disconnected", "offline")
 BUSY = ("ringing", "on_call", "wrap_up", "after_call_work")
 
 
@@ -623,7 +625,7 @@ def wallboard(session, tenant_id: int, today: Period, *, now: datetime | None = 
         queues.append(WallboardQueue(
             queue, w.waiting if w else 0,
             max(0, int((now - oldest).total_seconds())) if oldest else 0,
-            sum(1 for s in statuses if s != "offline"), sum(1 for s in statuses if s == "available"),
+            sum(1 for s in statuses if s not in ("offline", "disconnected")), sum(1 for s in statuses if s == "available"),
             report.total(queue.id),
         ))
     counts = {s: 0 for s in STATUSES if s != "offline"}

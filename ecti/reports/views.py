@@ -119,6 +119,7 @@ class AgentFiguresOut(BaseModel):
     status_wrap_up: float | None
     status_after_call_work: float | None
     status_away: float | None
+    status_disconnected: float | None
     occupancy: float | None
 
 
@@ -303,7 +304,7 @@ def agents_page(request):
     ], title=t(_("Calls per agent")), chart_id="agent-calls")
     time_chart = bar_chart(names, [
         Series(t(STATUS_LABELS[s]), [round(a.status(s) / 60, 1) for a in report.agents])
-        for s in ("available", "on_call", "wrap_up", "after_call_work", "away")
+        for s in ("available", "on_call", "wrap_up", "after_call_work", "away", "disconnected")
     ], title=t(_("Time in each status (minutes)")), chart_id="agent-status", unit=t(_(" min")))
     context = _page_context(request, "reports.agents", period, error)
     context.update(report=report, columns=AGENT_COLUMNS, charts=[calls_chart, time_chart], total=report.total())

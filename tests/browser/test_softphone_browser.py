@@ -199,3 +199,179 @@ def test_the_token_is_renewed_before_it_expires(telephony, make_user, page):
             break
         page.wait_for_timeout(100)
     assert len(issued) >= 2
+
+
+# --- presence from the connection (issue 18) ----------------------------------------------------
+
+PHONE_TIMEOUT = 3  # seconds: short here (the default is 30); the heartbeat beats every second
+
+
+@pytest.fixture
+def app_settings(app_settings, engine):
+    from ecti.push.testing import free_port
+
+    # A push server address (started only by the tests that use `push_server`).
+    settings = {**app_settings, "ecti.acd.phone_timeout_seconds": str(PHONE_TIMEOUT),
+                "ecti.push.url": f"http://127.0.0.1:{free_port()}/push/events"}
+    if engine.dialect.name != "postgresql":
+        settings["ecti.push.backend"] = f"udp://127.0.0.1:{free_port()}"
+    return settings
+
+
+@pytest.fixture
+def push_server(app_settings, tmp_path):
+    from urllib.parse import urlsplit
+
+    from ecti.push.testing import free_port, push_process, write_ini
+
+    port = urlsplit(app_settings["ecti.push.url"]).port
+    ini = write_ini(tmp_path / "push.ini", app_settings, free_port())
+    with push_process(ini, port, tmp_path / "push.log"):
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_the_softphone_learns_a_change_made_elsewhere_through_the_push_channel(telephony, make_user, page, push_server, login):
+    a = make_user(telephony.tenant, role="agent", name="青木 一郎")
+    boss = make_user(telephony.tenant, role="supervisor", name="監督 三郎")
+    page.set_viewport_size({"width": 400, "height": 600})
+    sign_in(page, telephony.base_url, a)
+    go_available(page)
+    expect(page.locator("#softphone")).to_have_attribute("data-live", "true")
+    # While the stream is up the page polls only every 15 s: a change within a few seconds came by push.
+    csrf = login(telephony.webtest, boss)
+    telephony.webtest.put_json(f"/api/v1/acd/agents/{a.id}/presence", {"presence": "away", "reason": "研修"},
+                               headers={"X-CSRF-Token": csrf})
+    expect(page.locator(".sp-status")).to_have_text("離席中 (研修)", timeout=5000)
+    page.screenshot(path=shot("softphone-pushed-away-ja.png"))
+
+
+def new_phone(chromium):
+    """Another agent's softphone: its own browser context (cookies), 400×600."""
+    context = chromium.new_context(locale="ja-JP", viewport={"width": 400, "height": 600})
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    return context, tab
+
+
+def agent_row(db, user):
+    from ecti.acd.models import Agent
+
+    db.commit()
+    db.expire_all()
+    return db.get(Agent, user.id)
+
+
+def history(db, user):
+    from sqlalchemy import select
+
+    from ecti.acd.models import AgentStatusChange
+
+    db.commit()
+    return [(c.from_status, c.to_status, c.reason) for c in db.scalars(
+        select(AgentStatusChange).where(AgentStatusChange.user_id == user.id).order_by(AgentStatusChange.id))]
+
+
+def test_an_agent_who_closes_the_phone_is_out_of_routing_the_call_goes_to_the_other_and_reopening_restores(
+        telephony, make_user, page, chromium, queue_for, db):
+    from ecti.acd.models import Offer
+
+    a = make_user(telephony.tenant, role="agent", name="青木 一郎")
+    b = make_user(telephony.tenant, role="agent", name="別所 花子")
+    boss = make_user(telephony.tenant, role="supervisor", name="監督 三郎")
+    queue_for(a, b)
+    context_a = page.context
+    context_b, page_b = new_phone(chromium)
+    try:
+        sign_in(page, telephony.base_url, a)
+        sign_in(page_b, telephony.base_url, b)
+        go_available(page)  # a is free longer: the next call would be a's
+        go_available(page_b)
+        expect(page.locator("#softphone")).to_have_attribute("data-heartbeat", "ok")
+
+        page.close()  # the tab is closed: the page's beacon says so
+        wait_until(lambda: agent_row(db, a).status == "disconnected")
+        assert agent_row(db, a).disconnect_reason == "page_closed"
+
+        telephony.dial()
+        ringing_b = page_b.get_by_role("region", name="着信")
+        expect(ringing_b).to_be_visible()
+        db.commit()
+        assert {o.user_id for o in db.query(Offer).all()} == {b.id}
+        ringing_b.get_by_role("button", name="応答", exact=True).click()
+        in_call = page_b.get_by_role("region", name="通話中の電話")
+        expect(in_call).to_be_visible()
+        # The transfer list shows a as disconnected, not free.
+        in_call.locator("[data-action=transfer-open]").click()
+        expect(page_b.locator(f"#sp-transfer-agent option[value='{a.id}']")).to_contain_text("切断中")
+        expect(page_b.locator(f"#sp-transfer-agent option[value='{a.id}']")).to_be_disabled()
+        in_call.get_by_role("button", name="切る", exact=True).click()
+
+        reopened = context_a.new_page()
+        reopened.set_default_timeout(10_000)
+        reopened.goto(telephony.base_url + "/softphone")
+        expect(reopened.locator(".sp-status")).to_have_text("待機中")  # back within the restore time
+        assert history(db, a)[-2:] == [("available", "disconnected", "page_closed"), ("disconnected", "available", "phone_reconnected")]
+
+        # The agent report counts the closed-tab time as its own status, not as available.
+        report = chromium.new_context(locale="ja-JP", viewport={"width": 1366, "height": 768}).new_page()
+        sign_in_console(report, telephony.base_url, boss)
+        report.goto(telephony.base_url + "/reports/agents")
+        expect(report.get_by_role("columnheader", name="切断中 (秒)")).to_be_visible()
+        report.screenshot(path=shot("agent-report-disconnected.png"), full_page=True)
+        reopened.screenshot(path=shot("softphone-reopened.png"))
+    finally:
+        context_b.close()
+
+
+def test_a_phone_that_goes_silent_while_ringing_is_swept_and_the_call_rings_the_other_agent(
+        telephony, make_user, page, chromium, queue_for, db):
+    from datetime import timedelta
+
+    from ecti.acd.jobs import presence_job
+    from ecti.models.meta import utcnow
+
+    a = make_user(telephony.tenant, role="agent", name="青木 一郎")
+    b = make_user(telephony.tenant, role="agent", name="別所 花子")
+    queue_for(a, b)
+    page.set_viewport_size({"width": 400, "height": 600})
+    context_b, page_b = new_phone(chromium)
+    try:
+        sign_in(page, telephony.base_url, a)
+        sign_in(page_b, telephony.base_url, b)
+        go_available(page)
+        expect(page.locator("#softphone")).to_have_attribute("data-heartbeat", "ok")
+        # The network drops the heartbeat (the rest of the page still answers).
+        page.route("**/acd/me/heartbeat", lambda route: route.abort())
+        telephony.dial()
+        expect(page.get_by_role("region", name="着信")).to_be_visible()
+        go_available(page_b)
+        # Once the timeout has passed since the phone was last seen, the sweep (the job worker's
+        # tick, run here directly) takes a out; b's phone beats on.
+        last = agent_row(db, a).phone_seen_at
+        wait_until(lambda: utcnow() > last + timedelta(seconds=PHONE_TIMEOUT + 0.5))
+        assert presence_job(telephony.registry) == [a.id]
+        expect(page_b.get_by_role("region", name="着信")).to_be_visible()
+        expect(page.locator(".sp-status")).to_have_text("切断中")
+        expect(page.locator(".sp-presence-note")).to_have_text("電話からの応答が途絶えました（ネットワークまたはブラウザー）。")
+        page.screenshot(path=shot("softphone-disconnected-ja.png"))
+        assert ("available", "disconnected", "phone_lost") in history(db, a)
+        page.unroute("**/acd/me/heartbeat")  # the network is back
+        expect(page.locator(".sp-status")).to_have_text("待機中")
+        expect(page.locator(".sp-presence-note")).to_be_hidden()
+    finally:
+        context_b.close()
+
+
+def sign_in_console(page, base_url, user):
+    page.goto(base_url + "/login")
+    page.get_by_label("メールアドレス").fill(user.email)
+    page.get_by_label("パスワード").fill(user.password)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_load_state()
+
+
+def shot(name):
+    import os
+
+    os.makedirs("/tmp/shots/presence", exist_ok=True)
+    return "/tmp/shots/presence/" + name

@@ -800,3 +800,262 @@ def test_hold_audio_accepts_only_this_companys_prompts_or_text(api, login, make_
     assert own.status_int == 200 and own.json["hold_audio"] == {"prompt_id": ours.id}
     text = api.patch(f"/api/v1/acd/queues/{queue_id}", json={"hold_audio": {"text": "しばらくお待ちください"}}, headers=headers)
     assert text.status_int == 200
+# --- presence from the connection (issue 18) ----------------------------------------------------
+
+def _history(acd, name):
+    acd.fresh()
+    return acd.db.scalars(
+        select(AgentStatusChange).where(AgentStatusChange.user_id == acd.users[name].id).order_by(AgentStatusChange.id)
+    ).all()
+
+
+def _last_seen(acd, name, seconds_ago):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from ecti.models.meta import utcnow
+
+    user_id = acd.users[name].id
+    at = utcnow() - timedelta(seconds=seconds_ago)
+    acd.driver.run(lambda r: r.db.execute(update(Agent).where(Agent.user_id == user_id).values(phone_seen_at=at)))
+    return at
+
+
+def test_a_closed_phone_page_takes_the_agent_out_of_routing_at_once_and_the_call_goes_to_the_other_agent(acd):
+    acd.agent("a")
+    acd.agent("b")  # a has been free longer: the call would be a's
+    q = acd.queue(["a", "b"])
+    app, headers = login(acd, "a")
+    app.post("/api/v1/acd/me/heartbeat", params={"csrf_token": headers["X-CSRF-Token"]}, content_type="application/x-www-form-urlencoded",
+             expect_errors=True)  # a form post is no heartbeat (JSON only) …
+    gone = app.post("/api/v1/acd/me/heartbeat/gone", params={"csrf_token": headers["X-CSRF-Token"]})  # … but the beacon is
+    assert gone.json["presence_changed"] == "disconnected"
+    row = acd.agent_row("a")
+    assert row.presence is Presence.disconnected and row.status == "disconnected" and row.disconnect_reason == "page_closed"
+    me = app.get("/api/v1/acd/me").json
+    assert me["status_label"] == "切断中" and me["presence_note"] == "電話の画面が閉じられました。"
+    call_id, _ = acd.call(q)
+    assert acd.rung() == ["b"]
+    assert [(c.from_status, c.to_status, c.reason) for c in _history(acd, "a")][-1] == ("available", "disconnected", "page_closed")
+    supervisor = acd.agent("boss", available=False, role="supervisor")
+    assert supervisor
+    boss, _h = login(acd, "boss")
+    listed = {a["display_name"]: a for a in boss.get("/api/v1/acd/agents").json["agents"]}
+    assert listed["a"]["status_label"] == "切断中" and listed["a"]["disconnect_reason"] == "電話の画面が閉じられました。"
+    # A beacon without the CSRF token changes nothing.
+    acd.presence("b", "available")
+    anonymous_beacon = app.post("/api/v1/acd/me/heartbeat/gone", expect_errors=True)
+    assert anonymous_beacon.status_int == 403
+
+
+def test_a_silent_phone_is_out_of_routing_after_the_timeout_and_the_sweep_writes_when_it_was_last_seen(acd):
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import update
+
+    from ecti.acd.jobs import presence_job
+    from ecti.models.meta import utcnow
+    from ecti.reports.periods import parse_period
+    from ecti.reports.queries import agent_report
+
+    acd.agent("a")
+    acd.agent("b")
+    q = acd.queue(["a", "b"])
+    user_id = acd.users["a"].id
+
+    def backdate(r):  # a has been available for a minute …
+        agent = r.db.get(Agent, user_id)
+        agent.status_since -= timedelta(seconds=60)
+        for change in r.db.scalars(select(AgentStatusChange).where(AgentStatusChange.user_id == user_id)):
+            change.at -= timedelta(seconds=60)
+
+    acd.driver.run(backdate)
+    last = _last_seen(acd, "a", 31)  # … and their phone went silent 31 s ago (the default timeout is 30 s)
+    acd.call(q)
+    assert acd.rung() == ["b"]  # routing skips a before any sweep ran
+    assert acd.agent_row("a").status == "available"
+    assert presence_job(acd.registry) == [acd.users["a"].id]
+    row = acd.agent_row("a")
+    assert row.status == "disconnected" and row.disconnect_reason == "phone_lost" and row.presence_before == "available"
+    change = _history(acd, "a")[-1]
+    assert (change.to_status, change.reason) == ("disconnected", "phone_lost")
+    assert abs((change.at - last).total_seconds()) < 1  # from when the phone was last seen
+    assert presence_job(acd.registry) == []  # nothing twice
+    now = utcnow() + timedelta(minutes=1)
+    period = parse_period({"preset": "today", "bucket": "day"}, ZoneInfo("Asia/Tokyo"), now=now)
+    figures = agent_report(acd.db, acd.tenant.id, period, now=now)
+    (a,) = [f for f in figures.agents if f.user_id == acd.users["a"].id]
+    assert a.status("disconnected") >= 60 and a.status("available") == pytest.approx(29, abs=2)
+
+
+def test_coming_back_restores_available_only_within_the_restore_time_otherwise_away_with_the_reason(acd):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from ecti.acd.jobs import presence_job
+
+    acd.agent("a")
+    acd.agent("b", available=False)
+    q = acd.queue(["a", "b"])
+    app, headers = login(acd, "a")
+    _last_seen(acd, "a", 40)
+    presence_job(acd.registry)
+    beat = app.post_json("/api/v1/acd/me/heartbeat", {"device": "registered", "page": "p1"}, headers=headers).json
+    assert beat["presence_changed"] == "restored" and beat["interval_seconds"] == 10 and beat["timeout_seconds"] == 30
+    assert acd.agent_row("a").status == "available"
+    assert [(c.to_status, c.reason) for c in _history(acd, "a")][-2:] == [("disconnected", "phone_lost"), ("available", "phone_reconnected")]
+    acd.call(q)
+    assert acd.rung() == ["a"]  # routable again
+    acd.driver.leg_status(acd.identity("a"), "busy")  # (declined: back to the queue)
+
+    _last_seen(acd, "a", 40)
+    presence_job(acd.registry)
+    user_id = acd.users["a"].id
+
+    def six_minutes_ago(r):
+        r.db.get(Agent, user_id).disconnected_at -= timedelta(minutes=6)
+
+    acd.driver.run(six_minutes_ago)
+    beat = app.post_json("/api/v1/acd/me/heartbeat", {"device": "registered", "page": "p2"}, headers=headers).json
+    assert beat["presence_changed"] == "away"
+    me = app.get("/api/v1/acd/me").json
+    assert me["status_label"] == "離席中" and me["away_reason"] == "電話が切断されていました"
+    assert "5分以上" in me["presence_note"]
+    # An agent who was away comes back away, with their own reason.
+    acd.presence("a", "away", "会議")
+    _last_seen(acd, "a", 40)
+    presence_job(acd.registry)
+    app.post_json("/api/v1/acd/me/heartbeat", {"device": "registered", "page": "p3"}, headers=headers)
+    row = acd.agent_row("a")
+    assert row.status == "away" and row.away_reason == "会議"
+    # Nobody else may set the disconnected status.
+    refused = app.put_json("/api/v1/acd/me/presence", {"presence": "disconnected"}, headers=headers, expect_errors=True)
+    assert refused.status_int == 422
+
+
+def test_a_phone_that_drops_while_ringing_sends_the_call_on_to_another_agent(acd):
+    from ecti.acd.jobs import presence_job
+
+    acd.agent("a")
+    acd.agent("b", available=False)
+    q = acd.queue(["a", "b"])
+    call_id, _ = acd.call(q)
+    assert acd.rung() == ["a"]
+    acd.presence("b", "available")
+    _last_seen(acd, "a", 31)
+    presence_job(acd.registry)
+    assert acd.rung() == ["a", "b"]
+    acd.fresh()
+    offers = acd.db.scalars(select(Offer).where(Offer.call_id == call_id).order_by(Offer.id)).all()
+    assert [(o.user_id, o.status) for o in offers] == [(acd.users["a"].id, OfferStatus.failed), (acd.users["b"].id, OfferStatus.ringing)]
+    assert acd.agent_row("a").status == "disconnected"
+
+
+def test_a_reopened_phone_does_not_keep_an_offer_that_rang_the_closed_one(acd):
+    acd.agent("a")
+    q = acd.queue(["a"])
+    app, headers = login(acd, "a")
+    app.post_json("/api/v1/acd/me/heartbeat", {"device": "registered", "page": "old"}, headers=headers)
+    call_id, _ = acd.call(q)
+    assert acd.agent_row("a").status == "ringing"
+    # The page is reopened (a new page id) while the old phone's offer still rings: nothing
+    # rings on the new one, so that offer ends and the call is offered again.
+    app.post_json("/api/v1/acd/me/heartbeat", {"device": "registered", "page": "new"}, headers=headers)
+    acd.fresh()
+    offers = acd.db.scalars(select(Offer).where(Offer.call_id == call_id).order_by(Offer.id)).all()
+    assert offers[0].status is OfferStatus.failed
+    assert acd.entry(call_id).status in (EntryStatus.waiting, EntryStatus.offered)
+
+
+def test_an_unregistered_device_disconnects_and_a_supervisor_choice_waits_for_the_phone(acd):
+    acd.agent("a")
+    acd.agent("boss", available=False, role="supervisor")
+    app, headers = login(acd, "a")
+    beat = app.post_json("/api/v1/acd/me/heartbeat", {"device": "unregistered"}, headers=headers).json
+    assert beat["presence_changed"] == "disconnected"
+    assert acd.agent_row("a").disconnect_reason == "device_unregistered"
+    boss, boss_headers = login(acd, "boss")
+    boss.put_json(f"/api/v1/acd/agents/{acd.users['a'].id}/presence", {"presence": "away", "reason": "研修"}, headers=boss_headers)
+    row = acd.agent_row("a")
+    assert row.status == "disconnected" and row.presence_before == "away"
+    app.post_json("/api/v1/acd/me/heartbeat", {"device": "registered"}, headers=headers)
+    row = acd.agent_row("a")
+    assert row.status == "away" and row.away_reason == "研修"
+
+
+def test_live_update_hints_are_published_after_commit_and_never_for_rolled_back_work(acd):
+    from ecti.push import PUBLISHER_KEY, MemoryPublisher
+
+    assert acd.registry[PUBLISHER_KEY] is not None  # the app's own (pg_notify or UDP)
+    publisher = acd.registry[PUBLISHER_KEY] = MemoryPublisher()
+    acd.agent("a")
+    tenant_id, user_id = acd.tenant.id, acd.users["a"].id
+    assert (tenant_id, user_id, "agent") in publisher.hints() and (tenant_id, None, "agents") in publisher.hints()
+    published = len(publisher.published)
+
+    def fails(r):
+        set_presence(r, r.db.get(User, user_id), Presence.away)
+        r.db.flush()
+        raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        acd.driver.run(fails)
+    assert len(publisher.published) == published
+    _last_seen(acd, "a", 1)  # a heartbeat changes nothing anyone sees: no hint
+    assert len(publisher.published) == published
+    q = acd.queue(["a"])
+    acd.call(q)
+    assert (tenant_id, None, "queues") in publisher.hints() and publisher.published[-1][1]
+
+
+def test_push_tokens_name_the_tenant_and_user_and_cannot_be_forged_or_reused_late(acd):
+    from ecti.push import make_token, read_token
+
+    token = make_token("secret", tenant_id=3, user_id=7, now=1000)
+    assert read_token("secret", token, now=1001) == {"t": 3, "u": 7}
+    assert read_token("secret", token, now=1000 + 121) is None
+    assert read_token("other", token, now=1001) is None
+    body, signature = token.split(".")
+    assert read_token("secret", body[:-2] + "xy." + signature, now=1001) is None
+    assert read_token("secret", "garbage", now=1001) is None
+    acd.agent("a")
+    app, headers = login(acd, "a")
+    assert app.post("/api/v1/push/token", headers=headers).json == {"enabled": False, "url": None, "token": None, "expires_in": 0}
+    acd.registry.settings["ecti.push.url"] = "/push/events"
+    grant = app.post("/api/v1/push/token", headers=headers).json
+    assert grant["enabled"] and grant["url"] == "http://localhost/push/events"
+    assert read_token(acd.registry.settings["ecti.secret_key"], grant["token"]) == {"t": acd.tenant.id, "u": acd.users["a"].id}
+
+
+def test_an_agent_never_seen_by_a_phone_is_disconnected_from_the_sweep_on_not_from_their_last_change(acd):
+    """Agents from before phones had a heartbeat (the migration leaves phone_seen_at empty)."""
+    from datetime import timedelta
+
+    from ecti.acd.jobs import presence_job
+    from ecti.models.meta import utcnow
+
+    acd.agent("a")
+    q = acd.queue(["a"])
+    user_id = acd.users["a"].id
+
+    def never_seen(r):
+        r.db.get(Agent, user_id).phone_seen_at = None
+
+    acd.driver.run(never_seen)
+    acd.call(q)
+    assert acd.rung() == []  # no phone, no offer
+    before = utcnow()
+
+    def long_ago(r):
+        agent = r.db.get(Agent, user_id)
+        agent.status_since -= timedelta(minutes=5)
+        for change in r.db.scalars(select(AgentStatusChange).where(AgentStatusChange.user_id == user_id)):
+            change.at -= timedelta(minutes=5)
+
+    acd.driver.run(long_ago)
+    assert presence_job(acd.registry) == [user_id]
+    change = _history(acd, "a")[-1]
+    assert change.to_status == "disconnected" and change.at >= before

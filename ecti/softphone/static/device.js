@@ -7,6 +7,8 @@
 //   await device.connect({To, CallerId})   // an outgoing call (the TwiML App's Voice URL decides)
 //   device.onended = () => {}         // the outgoing call ended
 //   device.ontokenexpiring = () => {} // the SDK asks for a new token
+//   device.registered                 // whether the phone can ring now
+//   device.onregistration = (state) => {}  // "registered" | "unregistered" (presence.js)
 //
 // "twilio" is the Twilio Voice JS SDK (loaded only then); "simulator" drives the Twilio
 // simulator's control API (/sim/v1) with the same token, for the demo and the browser tests.
@@ -14,6 +16,11 @@
   "use strict";
 
   const ENDED = ["completed", "busy", "failed", "no-answer", "canceled"];
+
+  function registration(device, state) {
+    device.registered = state === "registered";
+    if (device.onregistration) device.onregistration(state);
+  }
 
   class SimulatorDevice {
     constructor(options) {
@@ -38,6 +45,7 @@
     async register(token) {
       const device = await this.request("POST", "/clients", {token: token});
       this.path = "/clients/" + device.account_sid + "/" + encodeURIComponent(device.identity);
+      registration(this, "registered");
       return device;
     }
 
@@ -132,6 +140,8 @@
         call.on("disconnect", () => { if (this.call === call) this.call = null; });
       });
       this.device.on("tokenWillExpire", () => { if (this.ontokenexpiring) this.ontokenexpiring(); });
+      this.device.on("registered", () => registration(this, "registered"));
+      this.device.on("unregistered", () => registration(this, "unregistered"));
       await this.device.register();
       return {identity: this.device.identity};
     }

@@ -11,6 +11,11 @@
   const $ = (selector) => root.querySelector(selector);
   const POLL_MS = 1000;
   const SLOW_POLL_MS = 5000;
+  // While the push channel is up (presence.js sets ectiSoftphone.live), polling is only the
+  // safety net: the state is fetched when a hint says it changed.
+  const LIVE_POLL_MS = 15000;
+  let lastRefresh = 0;
+  let lastSlowRefresh = 0;
 
   const device = window.ECTIDevice.create({
     kind: root.dataset.device, simulatorUrl: root.dataset.simulator, sdkUrl: root.dataset.sdk,
@@ -186,10 +191,12 @@
   // --- polling -------------------------------------------------------------------------------
 
   async function refresh() {
+    lastRefresh = Date.now();
     try {
       const previous = me;
       me = await api("GET", "/acd/me");
       render();
+      window.dispatchEvent(new CustomEvent("ecti:me", {detail: me}));
       announce(previous, me);
       const hadCall = previous && (previous.call || previous.status === "on_call");
       if (hadCall && !me.call) refreshLog().catch(() => {});
@@ -245,9 +252,14 @@
       dialInput.value = number;
       dialInput.focus();
     },
+    refresh: () => refresh(),
+    refreshSlow: () => refreshSlow(),
+    device: device,
+    live: false,
   };
 
   async function refreshSlow() {
+    lastSlowRefresh = Date.now();
     try {
       const [list, waiting] = await Promise.all([api("GET", "/acd/agents"), api("GET", "/acd/waiting")]);
       agents = list.agents;
@@ -396,8 +408,9 @@
     root.setAttribute("aria-busy", "false");
     root.dataset.ready = "true";
     window.ectiSoftphoneReadyAt = performance.now();  // read by benchmarks/softphone_ready.py
-    setInterval(refresh, POLL_MS);
-    setInterval(refreshSlow, SLOW_POLL_MS);
+    const live = () => window.ectiSoftphone.live;
+    setInterval(() => (live() && Date.now() - lastRefresh < LIVE_POLL_MS ? render() : refresh()), POLL_MS);
+    setInterval(() => (live() && Date.now() - lastSlowRefresh < LIVE_POLL_MS ? null : refreshSlow()), SLOW_POLL_MS);
     setInterval(() => refreshLog().catch(() => {}), 15 * SLOW_POLL_MS);
   }
   start();
