@@ -58,6 +58,7 @@ SUBSYSTEMS = (
     ".recordings",
     ".notifications",
     ".voicemail",
+    ".dispositions",
     ".reports",
 )
 
