@@ -252,7 +252,14 @@ def _ringing(request, user: User) -> Offer | None:
 
 def _me(request, user: User | None = None) -> AgentMe:
     user = user or request.identity
-    agent = agent_for(request, user.id)
+    if request.method in ("GET", "HEAD"):
+        # A read never writes (SQLite: its transaction is not the writer's, see ecti.db): an
+        # agent who never used the phone is offline, without making their row yet.
+        agent = request.db.scalar(select(Agent).where(Agent.user_id == user.id))
+        if agent is None:
+            return _never_signed_in(request, user)
+    else:
+        agent = agent_for(request, user.id)
     status = live_status(agent)
     offer = _ringing(request, user)
     over = agent.state is AgentState.wrap_up and status != "wrap_up"  # ended by the clock, not yet written
@@ -263,6 +270,27 @@ def _me(request, user: User | None = None) -> AgentMe:
         wrap_up_until=agent.available_at if status == "wrap_up" else None,
         offer=_offer_out(request, offer) if offer else None, call=_current_call(request, user),
     )
+
+
+def _or_outbound(request, user: User, inbound, outbound):
+    """A queue call's operation, or the same on the outgoing call the agent placed (issue 18)."""
+    from ..softphone import outbound as out
+
+    try:
+        return inbound()
+    except control.NoCall as err:
+        if err.code != "no_call":
+            raise
+        call = out.live_call(request, user)
+        if call is None:
+            raise
+        return outbound(out, call)
+
+
+def _never_signed_in(request, user: User) -> AgentMe:
+    return AgentMe(user_id=user.id, display_name=user.display_name, presence="offline", away_reason=None, state="idle",
+                   status="offline", status_label=_label(request, "offline"), status_since=user.created_at, wrap_up_until=None,
+                   offer=None, call=None)
 
 
 def _softphone_user(request) -> User:
@@ -319,7 +347,7 @@ def api_acd_decline(request):
           permission="softphone", response=AgentMe, tags=TAGS, errors=(409, 502))
 def api_acd_hold(request):
     user = _softphone_user(request)
-    control.hold(request, user, True)
+    _or_outbound(request, user, lambda: control.hold(request, user, True), lambda out, call: out.hold(request, user, call, True))
     return _me(request, user)
 
 
@@ -327,7 +355,7 @@ def api_acd_hold(request):
           permission="softphone", response=AgentMe, tags=TAGS, errors=(409, 502))
 def api_acd_resume(request):
     user = _softphone_user(request)
-    control.hold(request, user, False)
+    _or_outbound(request, user, lambda: control.hold(request, user, False), lambda out, call: out.hold(request, user, call, False))
     return _me(request, user)
 
 
@@ -355,7 +383,8 @@ def api_acd_transfer(request, body: TransferIn):
         return TransferOut(kind="queue", status="transferred", to=str(body.queue_id))
     if not (body.number or "").strip():
         raise UserError("number_required", _("Enter the number to transfer to."), field="number", status=422)
-    e164 = control.transfer_to_number(request, user, body.number)
+    e164 = _or_outbound(request, user, lambda: control.transfer_to_number(request, user, body.number),
+                        lambda out, call: out.transfer(request, user, call, body.number))
     return TransferOut(kind="number", status="transferred", to=e164)
 
 

@@ -1,11 +1,13 @@
 """API-wide views: the OpenAPI document, ``/me``, and errors answered as JSON."""
 from __future__ import annotations
 
+import json
 import logging
 
 from pydantic import BaseModel
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPForbidden, HTTPMethodNotAllowed, HTTPNotFound
+from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config, view_config
 
 from ..errors import UserError
@@ -93,12 +95,43 @@ def api_method_not_allowed(exc, request):
     return error_response(request, 405, "method_not_allowed", _("This method is not allowed here."))
 
 
-@exception_view_config(Exception, renderer="json", path_info=f"^{API_PREFIX}/")
+#: The error answers when nothing else can be relied on (the database failed mid-request, so
+#: neither the user's language nor their session may be read): both languages, no query.
+_BUSY = ("database_busy", "データベースが混み合っています。少し待ってからもう一度お試しください。"
+         " / The database is busy. Please try again in a moment.")
+_INTERNAL = ("internal_error", "サーバー側でエラーが発生しました。エラーは記録されました。"
+             " / Something went wrong on our side. The error was logged.")
+
+
+@exception_view_config(Exception, path_info=f"^{API_PREFIX}/")
 def api_internal_error(exc, request):
+    """The last answer: never fails itself. A database that stayed locked through every retry
+    (pyramid_retry runs a request ``retry.attempts`` times) is a 503 with ``Retry-After``."""
     if isinstance(exc, (HTTPNotFound, HTTPForbidden)):
         raise exc
-    log.exception("internal error on %s %s", request.method, request.path)
-    return error_response(request, 500, "internal_error", _("Something went wrong on our side. The error was logged."))
+    transient = _is_transient(exc)
+    if transient:
+        log.warning("database busy on %s %s after every retry: %s", request.method, request.path, exc)
+        status, (code, fallback), message = 503, _BUSY, _("The database is busy. Please try again in a moment.")
+    else:
+        log.exception("internal error on %s %s", request.method, request.path)
+        status, (code, fallback), message = 500, _INTERNAL, _("Something went wrong on our side. The error was logged.")
+    try:
+        body = error_response(request, status, code, message)
+    except Exception:  # the request's transaction is broken: no translation from the user's settings
+        log.exception("the error answer could not be translated")
+        body = {"error": {"code": code, "message": fallback, "fields": []}}
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json", charset="utf-8")
+    if transient:
+        response.headers["Retry-After"] = "1"
+    return response
+
+
+def _is_transient(exc) -> bool:
+    from ..db import is_transient
+
+    original = getattr(exc, "orig", None)
+    return is_transient(original if original is not None else exc)
 
 
 def includeme(config):

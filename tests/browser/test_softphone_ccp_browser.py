@@ -181,3 +181,60 @@ def test_the_panel_at_400_by_600_in_english(telephony, make_user, page, queue_fo
     in_call.get_by_role("button", name="Hang up", exact=True).click()
     expect(page.locator(".sp-status")).to_have_text("Wrap-up")
     shot(page, "en-wrap-up")
+
+
+def conference(sim, prefix: str):
+    """The simulator's conference whose name starts with ``prefix``: (status, {party number: on hold})."""
+    with sim.lock:
+        for conf in sim.conferences.values():
+            if conf.friendly_name.startswith(prefix) and conf.status != "completed":
+                live = [p for p in conf.participants if p.status not in ("complete", "failed")]
+                return conf.status, {("agent" if p.call.from_.startswith("client:") else p.call.to): p.hold for p in live}
+    return None, {}
+
+
+def test_an_outgoing_call_is_held_resumed_and_transferred_to_a_number(telephony, make_user, page):
+    agent = make_user(telephony.tenant, role="agent")
+    page.set_viewport_size({"width": 400, "height": 600})
+    sign_in(page, telephony.base_url, agent)
+    dial = page.get_by_role("region", name="発信")
+    dial.get_by_label("発信者番号").select_option(telephony.number)
+    dial.get_by_label("発信先の番号").fill("03-1234-5678")
+    dial.get_by_role("button", name="発信", exact=True).click()
+    callee = telephony.sim.phone("+81312345678")
+    wait_until(lambda: callee.active is not None)
+    in_call = page.get_by_role("region", name="通話中の電話")
+    expect(in_call.locator(".sp-direction")).to_have_text("発信")
+
+    # First hold: the called party waits in the call's conference (it has not started: no talk).
+    in_call.get_by_role("button", name="保留", exact=True).click()
+    expect(in_call.get_by_role("button", name="保留中", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(in_call.locator(".sp-badge-hold")).to_be_visible()
+    wait_until(lambda: conference(telephony.sim, "out-")[1].keys() == {"+81312345678", "agent"})
+    assert conference(telephony.sim, "out-")[0] != "in-progress"
+    shot(page, "ja-outgoing-on-hold")
+    # Resume: the agent starts the conference, both talk.
+    in_call.get_by_role("button", name="保留中", exact=True).click()
+    expect(in_call.get_by_role("button", name="保留", exact=True)).to_have_attribute("aria-pressed", "false")
+    wait_until(lambda: conference(telephony.sim, "out-") == ("in-progress", {"+81312345678": False, "agent": False}))
+    # From now on hold is the conference's participant hold.
+    in_call.get_by_role("button", name="保留", exact=True).click()
+    wait_until(lambda: conference(telephony.sim, "out-")[1].get("+81312345678") is True)
+    in_call.get_by_role("button", name="保留中", exact=True).click()
+    wait_until(lambda: conference(telephony.sim, "out-")[1].get("+81312345678") is False)
+    in_call.get_by_role("button", name="キーパッド").click()
+    in_call.locator(".sp-call-keypad").get_by_role("button", name="3", exact=True).click()
+
+    # A blind transfer to another number: the called party is put through, the agent's call ends.
+    in_call.get_by_role("button", name="転送").click()
+    expect(in_call.get_by_label("オペレーターへ転送")).to_be_hidden()
+    in_call.get_by_label("番号へ転送").fill("03-9999-0000")
+    in_call.locator("[data-action=transfer-number]").click()
+    target = telephony.sim.phone("+81399990000")
+    wait_until(lambda: target.active is not None)
+    expect(in_call).to_be_hidden(timeout=10_000)
+    first = page.get_by_role("region", name="通話履歴").locator(".sp-log-item").first
+    expect(first).to_contain_text("03-1234-5678")
+    expect(first).to_contain_text("転送")
+    assert callee.active is not None and callee.active.peer is not None  # the called party talks to the new number
+    assert telephony.sim.errors == []

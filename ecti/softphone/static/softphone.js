@@ -139,8 +139,8 @@
     setToggle(call.querySelector("[data-action=mute]"), Boolean(device.muted) && inCall);
     call.querySelector(".sp-badge-hold").hidden = !onHold;
     call.querySelector(".sp-badge-mute").hidden = !(device.muted && inCall);
-    // Outbound calls are transferred to a queue or a number (agents take calls from queues).
-    call.querySelector(".sp-transfer-agent-part").hidden = !me.call;
+    // Queue calls go to an agent or a queue; outgoing calls to a number.
+    call.querySelector(".sp-transfer-inbound").hidden = !me.call;
     return inCall;
   }
 
