@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPForbidden, HTTPMethodNotAllowed, HTTPNotFound
 from pyramid.response import Response
+from sqlalchemy.exc import DBAPIError
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config, view_config
 
 from ..errors import UserError
@@ -111,20 +112,37 @@ def api_internal_error(exc, request):
         raise exc
     transient = _is_transient(exc)
     if transient:
+        # Both languages: finding the user's would wait for the locked database once more.
         log.warning("database busy on %s %s after every retry: %s", request.method, request.path, exc)
-        status, (code, fallback), message = 503, _BUSY, _("The database is busy. Please try again in a moment.")
+        status, (code, fallback) = 503, _BUSY
+        body = {"error": {"code": code, "message": fallback, "fields": []}}
     else:
         log.exception("internal error on %s %s", request.method, request.path)
-        status, (code, fallback), message = 500, _INTERNAL, _("Something went wrong on our side. The error was logged.")
-    try:
-        body = error_response(request, status, code, message)
-    except Exception:  # the request's transaction is broken: no translation from the user's settings
-        log.exception("the error answer could not be translated")
-        body = {"error": {"code": code, "message": fallback, "fields": []}}
+        status, (code, fallback) = 500, _INTERNAL
+        try:
+            body = error_response(request, status, code, _("Something went wrong on our side. The error was logged."))
+        except Exception:  # the request's transaction is broken: no translation from the user's settings
+            log.exception("the error answer could not be translated")
+            body = {"error": {"code": code, "message": fallback, "fields": []}}
     response = Response(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json", charset="utf-8")
     if transient:
         response.headers["Retry-After"] = "1"
     return response
+
+
+_BUSY_PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>ECTI</title></head><body>
+<h1>データベースが混み合っています</h1><p>少し待ってから、ページを再読み込みしてください。</p>
+<h1 lang="en">The database is busy</h1><p lang="en">Please reload the page in a moment.</p></body></html>"""
+
+
+@exception_view_config(DBAPIError, path_info=f"^(?!{API_PREFIX}/)")
+def page_database_busy(exc, request):
+    """A page whose database stayed locked through every retry: a static page (no query, no
+    layout), so the error page itself cannot fail. Other database errors go on as before."""
+    if not _is_transient(exc):
+        raise exc
+    log.warning("database busy on %s %s after every retry: %s", request.method, request.path, exc)
+    return Response(_BUSY_PAGE, status=503, content_type="text/html", charset="utf-8", headers={"Retry-After": "1"})
 
 
 def _is_transient(exc) -> bool:
