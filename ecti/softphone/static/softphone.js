@@ -103,7 +103,7 @@
     badge.dataset.status = system || me.presence;
     badge.textContent = system ? (T[system] || me.status_label) : presenceLabel();
     let since = Date.parse(me.status_since);
-    if (outgoing) since = outgoing.startedAt - clockSkew;
+    if (outgoing) since = outgoing.startedAt + clockSkew;  // browser time → server time
     else if (call && call.connected_at) since = Date.parse(call.connected_at);
     $(".sp-state-time").textContent = duration((now() - since) / 1000);
     const select = $(".sp-presence");
