@@ -123,6 +123,16 @@ def test_one_status_control_hold_mute_disposition_note_and_sms_with_the_caller(t
     assert telephony.sim.errors == []
 
 
+def place_call(page, telephony, agent, number):
+    """Sign in at 400×600 and dial ``number`` from the phone, showing the main number."""
+    page.set_viewport_size({"width": 400, "height": 600})
+    sign_in(page, telephony.base_url, agent)
+    dial = page.get_by_role("region", name="発信")
+    dial.get_by_label("発信者番号").select_option(telephony.number)
+    dial.get_by_label("発信先の番号").fill(number)
+    dial.get_by_role("button", name="発信", exact=True).click()
+
+
 @pytest.mark.parametrize("behaviour, words, history", [
     ("busy", "話し中でした。", "話し中"),
     ("no-answer", "応答がありませんでした。", "応答なし"),
@@ -131,12 +141,7 @@ def test_an_outgoing_call_that_does_not_get_through_says_why(telephony, make_use
     agent = make_user(telephony.tenant, role="agent")
     phone = telephony.sim.phone("+81312345678")
     phone.behaviour = behaviour
-    page.set_viewport_size({"width": 400, "height": 600})
-    sign_in(page, telephony.base_url, agent)
-    dial = page.get_by_role("region", name="発信")
-    dial.get_by_label("発信者番号").select_option(telephony.number)
-    dial.get_by_label("発信先の番号").fill("03-1234-5678")
-    dial.get_by_role("button", name="発信", exact=True).click()
+    place_call(page, telephony, agent, "03-1234-5678")
     in_call = page.get_by_role("region", name="通話中の電話")
     expect(in_call).to_be_visible()
     expect(page.locator(".sp-status")).to_have_text("会話中")
@@ -195,12 +200,7 @@ def conference(sim, prefix: str):
 
 def test_an_outgoing_call_is_held_resumed_and_transferred_to_a_number(telephony, make_user, page):
     agent = make_user(telephony.tenant, role="agent")
-    page.set_viewport_size({"width": 400, "height": 600})
-    sign_in(page, telephony.base_url, agent)
-    dial = page.get_by_role("region", name="発信")
-    dial.get_by_label("発信者番号").select_option(telephony.number)
-    dial.get_by_label("発信先の番号").fill("03-1234-5678")
-    dial.get_by_role("button", name="発信", exact=True).click()
+    place_call(page, telephony, agent, "03-1234-5678")
     callee = telephony.sim.phone("+81312345678")
     wait_until(lambda: callee.active is not None)
     in_call = page.get_by_role("region", name="通話中の電話")
