@@ -63,6 +63,7 @@ SUBSYSTEMS = (
     ".recordings",
     ".notifications",
     ".voicemail",
+    ".dispositions",
     ".reports",
 )
 

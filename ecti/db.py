@@ -267,6 +267,9 @@ def tm_session(session_factory: sessionmaker, transaction_manager, *, write: boo
 def includeme(config):
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    # pyramid_tm would read the signed-in user (a query) before the exception views can answer
+    # an error, so a database that stays locked would end in the server's bare 500.
+    settings.setdefault("tm.annotate_user", False)
     config.include("pyramid_tm")
     config.include("pyramid_retry")
     engine = config.registry.get("ecti.engine") or make_engine(settings)

@@ -8,6 +8,7 @@ from jinja2 import pass_context
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.i18n import TranslationString
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 SUPPORTED_LOCALES = ("ja", "en")
 
@@ -41,14 +42,17 @@ def localized_datetime(request, value: datetime | None) -> str:
 
 def locale_negotiator(request) -> str:
     """The user's choice, then the language cookie, then the tenant's, then Japanese."""
-    user = request.identity
-    if user is not None and user.locale in SUPPORTED_LOCALES:
-        return user.locale
     cookie = request.cookies.get("_LOCALE_")
+    try:
+        user = request.identity
+        if user is not None and user.locale in SUPPORTED_LOCALES:
+            return user.locale
+        if cookie not in SUPPORTED_LOCALES and user is not None and user.tenant is not None and user.tenant.locale in SUPPORTED_LOCALES:
+            return user.tenant.locale
+    except SQLAlchemyError:  # an error page after the database failed: no more queries
+        pass
     if cookie in SUPPORTED_LOCALES:
         return cookie
-    if user is not None and user.tenant is not None and user.tenant.locale in SUPPORTED_LOCALES:
-        return user.tenant.locale
     return request.registry.settings.get("pyramid.default_locale_name", "ja")
 
 

@@ -36,6 +36,7 @@ class RecordingCarrier:
         self.unreachable: set[str] = set()  # identities whose phone cannot be rung
         self.statuses: dict[str, str] = {}
         self.legs: dict[str, dict] = {}
+        self.dialed: dict[str, str] = {}  # an outgoing call's id → the called party's leg (dialed_leg)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -56,6 +57,10 @@ class RecordingCarrier:
             leg = f"LEG{next(self._ids)}"
             self.legs[leg] = {"identity": identity, "answer": answer, "status": status, "caller_id": caller_id, "timeout": timeout}
         return leg
+
+    def dialed_leg(self, *, request, tenant, carrier_call_id):
+        self._record("dialed_leg", carrier_call_id)
+        return self.dialed.get(carrier_call_id)
 
     def end_leg(self, *, request, tenant, carrier_call_id):
         self._record("end_leg", carrier_call_id)

@@ -314,6 +314,21 @@ def _me(request, user: User | None = None) -> AgentMe:
     )
 
 
+def _or_outbound(request, user: User, inbound, outbound):
+    """A queue call's operation, or the same on the outgoing call the agent placed (issue 18)."""
+    from ..softphone import outbound as out
+
+    try:
+        return inbound()
+    except control.NoCall as err:
+        if err.code != "no_call":
+            raise
+        call = out.live_call(request, user)
+        if call is None:
+            raise
+        return outbound(out, call)
+
+
 def _softphone_user(request) -> User:
     user = request.identity
     if user.tenant_id is None:
@@ -389,7 +404,7 @@ def api_acd_decline(request):
           permission="softphone", response=AgentMe, tags=TAGS, errors=(409, 502))
 def api_acd_hold(request):
     user = _softphone_user(request)
-    control.hold(request, user, True)
+    _or_outbound(request, user, lambda: control.hold(request, user, True), lambda out, call: out.hold(request, user, call, True))
     return _me(request, user)
 
 
@@ -397,7 +412,7 @@ def api_acd_hold(request):
           permission="softphone", response=AgentMe, tags=TAGS, errors=(409, 502))
 def api_acd_resume(request):
     user = _softphone_user(request)
-    control.hold(request, user, False)
+    _or_outbound(request, user, lambda: control.hold(request, user, False), lambda out, call: out.hold(request, user, call, False))
     return _me(request, user)
 
 
@@ -425,7 +440,8 @@ def api_acd_transfer(request, body: TransferIn):
         return TransferOut(kind="queue", status="transferred", to=str(body.queue_id))
     if not (body.number or "").strip():
         raise UserError("number_required", _("Enter the number to transfer to."), field="number", status=422)
-    e164 = control.transfer_to_number(request, user, body.number)
+    e164 = _or_outbound(request, user, lambda: control.transfer_to_number(request, user, body.number),
+                        lambda out, call: out.transfer(request, user, call, body.number))
     return TransferOut(kind="number", status="transferred", to=e164)
 
 

@@ -1,11 +1,14 @@
 """API-wide views: the OpenAPI document, ``/me``, and errors answered as JSON."""
 from __future__ import annotations
 
+import json
 import logging
 
 from pydantic import BaseModel
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPForbidden, HTTPMethodNotAllowed, HTTPNotFound
+from pyramid.response import Response
+from sqlalchemy.exc import DBAPIError
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config, view_config
 
 from ..errors import UserError
@@ -93,12 +96,60 @@ def api_method_not_allowed(exc, request):
     return error_response(request, 405, "method_not_allowed", _("This method is not allowed here."))
 
 
-@exception_view_config(Exception, renderer="json", path_info=f"^{API_PREFIX}/")
+#: The error answers when nothing else can be relied on (the database failed mid-request, so
+#: neither the user's language nor their session may be read): both languages, no query.
+_BUSY = ("database_busy", "データベースが混み合っています。少し待ってからもう一度お試しください。"
+         " / The database is busy. Please try again in a moment.")
+_INTERNAL = ("internal_error", "サーバー側でエラーが発生しました。エラーは記録されました。"
+             " / Something went wrong on our side. The error was logged.")
+
+
+@exception_view_config(Exception, path_info=f"^{API_PREFIX}/")
 def api_internal_error(exc, request):
+    """The last answer: never fails itself. A database that stayed locked through every retry
+    (pyramid_retry runs a request ``retry.attempts`` times) is a 503 with ``Retry-After``."""
     if isinstance(exc, (HTTPNotFound, HTTPForbidden)):
         raise exc
-    log.exception("internal error on %s %s", request.method, request.path)
-    return error_response(request, 500, "internal_error", _("Something went wrong on our side. The error was logged."))
+    transient = _is_transient(exc)
+    if transient:
+        # Both languages: finding the user's would wait for the locked database once more.
+        log.warning("database busy on %s %s after every retry: %s", request.method, request.path, exc)
+        status, (code, fallback) = 503, _BUSY
+        body = {"error": {"code": code, "message": fallback, "fields": []}}
+    else:
+        log.exception("internal error on %s %s", request.method, request.path)
+        status, (code, fallback) = 500, _INTERNAL
+        try:
+            body = error_response(request, status, code, _("Something went wrong on our side. The error was logged."))
+        except Exception:  # the request's transaction is broken: no translation from the user's settings
+            log.exception("the error answer could not be translated")
+            body = {"error": {"code": code, "message": fallback, "fields": []}}
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json", charset="utf-8")
+    if transient:
+        response.headers["Retry-After"] = "1"
+    return response
+
+
+_BUSY_PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>ECTI</title></head><body>
+<h1>データベースが混み合っています</h1><p>少し待ってから、ページを再読み込みしてください。</p>
+<h1 lang="en">The database is busy</h1><p lang="en">Please reload the page in a moment.</p></body></html>"""
+
+
+@exception_view_config(DBAPIError, path_info=f"^(?!{API_PREFIX}/)")
+def page_database_busy(exc, request):
+    """A page whose database stayed locked through every retry: a static page (no query, no
+    layout), so the error page itself cannot fail. Other database errors go on as before."""
+    if not _is_transient(exc):
+        raise exc
+    log.warning("database busy on %s %s after every retry: %s", request.method, request.path, exc)
+    return Response(_BUSY_PAGE, status=503, content_type="text/html", charset="utf-8", headers={"Retry-After": "1"})
+
+
+def _is_transient(exc) -> bool:
+    from ..db import is_transient
+
+    original = getattr(exc, "orig", None)
+    return is_transient(original if original is not None else exc)
 
 
 def includeme(config):

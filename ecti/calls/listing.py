@@ -39,6 +39,8 @@ class CallFilter:
     queue_id: int | None = None
     number: str | None = None
     outcome: CallOutcome | None = None
+    #: The disposition code chosen at wrap-up (ecti.dispositions); "-" for calls without one.
+    disposition: str | None = None
     #: Only calls this user took part in (an agent's own calls), whatever ``agent_id`` says.
     own_user_id: int | None = None
 
@@ -52,6 +54,7 @@ class CallFilter:
             "queue": str(self.queue_id) if self.queue_id else "",
             "number": self.number or "",
             "outcome": self.outcome.value if self.outcome else "",
+            "disposition": self.disposition or "",
         }
         return {k: v for k, v in out.items() if v}
 
@@ -126,6 +129,11 @@ def parse_filters(params) -> CallFilter:
             raise FilterError("bad_outcome", _("\"${value}\" is not a call outcome. Choose one of: ${expected}.",
                                                mapping={"value": outcome, "expected": ", ".join(o.value for o in CallOutcome)}),
                               field="outcome") from None
+    disposition = (params.get("disposition") or "").strip()
+    if disposition:
+        if len(disposition) > 40:
+            raise FilterError("bad_disposition", _("Choose a disposition from the list."), field="disposition")
+        f.disposition = disposition
     f.agent_id = _int(params, "agent", _("Choose an agent from the list."))
     f.queue_id = _int(params, "queue", _("Choose a queue from the list."))
     number = unicodedata.normalize("NFKC", params.get("number") or "").strip()
@@ -193,6 +201,10 @@ def filtered(f: CallFilter, zone: ZoneInfo):
         query = query.where(Call.queue_id == f.queue_id)
     if f.outcome is not None:
         query = query.where(Call.outcome == f.outcome)
+    if f.disposition == "-":
+        query = query.where(Call.disposition.is_(None))
+    elif f.disposition:
+        query = query.where(Call.disposition == f.disposition)
     if f.number:
         pattern = number_pattern(f.number)
         query = query.where(or_(Call.from_number.like(pattern), Call.to_number.like(pattern)))

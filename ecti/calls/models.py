@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import TenantScoped
@@ -133,6 +133,7 @@ class Call(TenantScoped, Base):
         Index("ix_calls_list_queue", "tenant_id", "queue_id", "started_at", "id"),
         Index("ix_calls_list_outcome", "tenant_id", "outcome", "started_at", "id"),
         Index("ix_calls_list_queue_outcome", "tenant_id", "queue_id", "outcome", "started_at", "id"),
+        Index("ix_calls_list_disposition", "tenant_id", "disposition", "started_at", "id"),
         # Partial number search (PostgreSQL: trigram indexes; elsewhere plain ones).
         Index("ix_calls_from_number_trgm", "from_number", postgresql_using="gin", postgresql_ops={"from_number": "gin_trgm_ops"}),
         Index("ix_calls_to_number_trgm", "to_number", postgresql_using="gin", postgresql_ops={"to_number": "gin_trgm_ops"}),
@@ -169,6 +170,12 @@ class Call(TenantScoped, Base):
     crm_record_ids: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     has_recording: Mapped[bool] = mapped_column(Boolean, default=False)
     has_voicemail: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The wrap-up (ecti.dispositions): the code and label chosen, the agent's note, who and when.
+    disposition: Mapped[str | None] = mapped_column(String(40))
+    disposition_label: Mapped[str | None] = mapped_column(String(100))
+    wrap_up_note: Mapped[str | None] = mapped_column(Text)
+    wrapped_up_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    wrapped_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     events: Mapped[list["CallEvent"]] = relationship(
         back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan"

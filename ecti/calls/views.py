@@ -164,6 +164,7 @@ def _call_for(request) -> Call:
 @view_config(route_name="calls", renderer="ecti:calls/templates/calls.jinja2", permission="softphone")
 def calls_page(request):
     from ..acd.models import Queue
+    from ..dispositions.services import codes as disposition_codes
 
     error, page = None, None
     try:
@@ -183,6 +184,7 @@ def calls_page(request):
         "queue_names": _queue_names(request, [c.queue_id for c in calls]),
         "outcomes": OUTCOME_LABELS, "directions": DIRECTION_LABELS, "display": display, "duration": duration,
         "query": page.filters.query_params() if page else {},
+        "dispositions": disposition_codes(request.db, include_inactive=True),
     }
 
 
@@ -276,6 +278,9 @@ class CallOut(BaseModel):
     has_recording: bool
     has_voicemail: bool
     crm_record_ids: dict[str, str]
+    disposition: str | None = Field(None, description="The disposition code chosen at wrap-up")
+    disposition_label: str | None = Field(None, description="Its label when it was chosen")
+    wrap_up_note: str | None = Field(None, description="The agent's note")
 
 
 class CallList(BaseModel):
@@ -326,7 +331,8 @@ def call_out(call: Call, agent_names: dict[int, str], queue_names: dict[int, str
         duration_seconds=call.duration_seconds, wait_seconds=call.wait_seconds, talk_seconds=call.talk_seconds,
         hold_seconds=call.hold_seconds, wrap_up_seconds=call.wrap_up_seconds, queue_id=call.queue_id,
         queue_name=queue_names.get(call.queue_id), agent_user_id=call.agent_user_id, agent_name=agent_names.get(call.agent_user_id),
-        has_recording=call.has_recording, has_voicemail=call.has_voicemail, crm_record_ids=call.crm_record_ids or {}, **extra,
+        has_recording=call.has_recording, has_voicemail=call.has_voicemail, crm_record_ids=call.crm_record_ids or {},
+        disposition=call.disposition, disposition_label=call.disposition_label, wrap_up_note=call.wrap_up_note, **extra,
     )
 
 
@@ -342,6 +348,7 @@ class CallQuery(BaseModel):
     queue: int | None = Field(None, description="Calls that went through this queue (id)")
     number: str | None = Field(None, description="At least two digits of the other party's number: 090-1234 (the start) or 5678 (anywhere)")
     outcome: Literal[tuple(o.value for o in CallOutcome)] | None = Field(None, description="How the call ended")
+    disposition: str | None = Field(None, max_length=40, description="The disposition code chosen at wrap-up (\"-\": calls without one)")
     after: str | None = Field(None, description="Cursor: the page of older calls (next_cursor of the previous page)")
     before: str | None = Field(None, description="Cursor: the page of newer calls (previous_cursor)")
     limit: int = Field(PAGE_SIZE, ge=1, description=f"Calls per page (at most {MAX_PAGE_SIZE})")
@@ -355,13 +362,14 @@ class CallQuery(BaseModel):
         f = parse_filters(data)
         out = {k: v for k, v in data.items() if k in ("after", "before", "limit") and v not in ("", None)}
         out.update({"from": f.start, "to": f.end, "direction": f.direction.value if f.direction else None, "agent": f.agent_id,
-                    "queue": f.queue_id, "number": f.number, "outcome": f.outcome.value if f.outcome else None})
+                    "queue": f.queue_id, "number": f.number, "outcome": f.outcome.value if f.outcome else None,
+                    "disposition": f.disposition})
         return out
 
     def filters(self) -> CallFilter:
         return CallFilter(start=self.start, end=self.to, direction=Direction(self.direction) if self.direction else None,
                           agent_id=self.agent, queue_id=self.queue, number=self.number,
-                          outcome=CallOutcome(self.outcome) if self.outcome else None)
+                          outcome=CallOutcome(self.outcome) if self.outcome else None, disposition=self.disposition)
 
 
 @api_view("api.calls", method="GET",

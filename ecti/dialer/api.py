@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pyramid.httpexceptions import HTTPNotFound
 from sqlalchemy import select
 
 from ..api import api_view
@@ -229,6 +230,14 @@ def _list_of(request, key: str = "id") -> DialingList:
     return get_or_404(request, DialingList, request.matchdict[key])
 
 
+def _agents_list(request) -> DialingList:
+    """A list as agents see it: a draft does not exist for them."""
+    lst = _list_of(request)
+    if lst.status is ListStatus.draft:
+        raise HTTPNotFound()
+    return lst
+
+
 def _attempt_id(request) -> int:
     return int(request.matchdict["id"])
 
@@ -246,7 +255,7 @@ def api_my_lists(request):
           permission="softphone", response=ListSummary, tags=TAGS, errors=(404, 409))
 def api_join(request):
     user = _agent(request)
-    lst = _list_of(request)
+    lst = _agents_list(request)
     services.join(request, user, lst)
     return summary(request, lst, True)
 
@@ -255,7 +264,7 @@ def api_join(request):
           permission="softphone", response=ListSummary, tags=TAGS, errors=(404,))
 def api_leave(request):
     user = _agent(request)
-    lst = _list_of(request)
+    lst = _agents_list(request)
     services.leave(request, user, lst)
     return summary(request, lst, False)
 

@@ -148,9 +148,11 @@ def membership(request, list_id: int, user_id: int) -> DialingListAgent | None:
 
 
 def lists_of_agent(request, user_id: int) -> list[tuple[DialingList, DialingListAgent]]:
+    """The lists ``user_id`` is assigned to, drafts left out: a list reaches agents once started."""
     rows = request.db.execute(
         select(DialingList, DialingListAgent).join(DialingListAgent, DialingListAgent.list_id == DialingList.id)
-        .where(DialingListAgent.user_id == user_id).order_by(DialingList.name, DialingList.id)
+        .where(DialingListAgent.user_id == user_id, DialingList.status != ListStatus.draft)
+        .order_by(DialingList.name, DialingList.id)
     ).all()
     return [(lst, member) for lst, member in rows]
 

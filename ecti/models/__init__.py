@@ -19,6 +19,7 @@ CORE_MODEL_MODULES = (
     "ecti.dialer.models",
     "ecti.contacts.models",
     "ecti.notifications.models",
+    "ecti.dispositions.models",
 )
 
 

@@ -18,6 +18,7 @@ from ..telephony.numbering import format_domestic
 from ..web import tenant_zone
 from .charts import Series, bar_chart
 from .columns import AGENT_COLUMNS, CENTER_COLUMNS, QUEUE_COLUMNS, shown
+from ..dispositions.services import disposition_counts
 from .csvfile import to_csv
 from .definitions import SECTIONS
 from .periods import BUCKET_LABELS, PRESET_LABELS, PRESETS, Period, PeriodError, parse_period
@@ -350,7 +351,9 @@ def center_page(request):
     context.update(report=report, columns=CENTER_COLUMNS, charts=[calls_chart, hour_chart, weekday_chart], cells=cells,
                    total=report.total(), weekdays=[t(d) for d in WEEKDAYS], number=_number,
                    numbers_csv=_csv_links(request, "reports.center_numbers_csv", period),
-                   hours_csv=_csv_links(request, "reports.center_hours_csv", period))
+                   hours_csv=_csv_links(request, "reports.center_hours_csv", period),
+                   dispositions=disposition_counts(request.db, request.tenant.id, period.start, period.end),
+                   dispositions_csv=_csv_links(request, "reports.center_dispositions_csv", period))
     return context
 
 
@@ -396,6 +399,19 @@ def center_hours_csv(request, period: Period, translate):
     return headers, rows
 
 
+DISPOSITION_HEADERS = (_("Disposition"), _("Code"), _("Calls"), _("Inbound calls"), _("Outbound calls"))
+
+
+@view_config(route_name="reports.center_dispositions_csv", permission=PERMISSION, request_method="GET")
+@csv_download("center-dispositions")
+def center_dispositions_csv(request, period: Period, translate):
+    """Calls per disposition chosen at wrap-up (calls without one: the last row)."""
+    headers = [translate(h) for h in DISPOSITION_HEADERS]
+    rows = [[(d.label or d.code) if d.code else translate(_("None")), d.code or "", d.calls, d.inbound, d.outbound]
+            for d in disposition_counts(request.db, request.tenant.id, period.start, period.end)]
+    return headers, rows
+
+
 @api_view("api.reports.center", method="GET", summary="Whole-center report: inbound/outbound, after-hours and holiday calls, IVR abandonment, by number, by hour and weekday",
           permission=PERMISSION, response=CenterReportOut, tags=TAGS, errors=(400,), query=PeriodQuery)
 def api_center_report(request, query: PeriodQuery):
@@ -428,6 +444,7 @@ def includeme(config):
     config.add_route("reports.center_csv", "/reports/center.csv")
     config.add_route("reports.center_numbers_csv", "/reports/center-numbers.csv")
     config.add_route("reports.center_hours_csv", "/reports/center-hours.csv")
+    config.add_route("reports.center_dispositions_csv", "/reports/center-dispositions.csv")
     config.add_route("reports.wallboard", "/reports/wallboard")
     config.add_route("reports.help", "/reports/help")
     config.add_route("api.reports.queues", f"{API_PREFIX}/reports/queues")

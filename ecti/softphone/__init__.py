@@ -112,6 +112,7 @@ def allow_framed_page(request) -> None:
 def includeme(config):
     from ..api import API_PREFIX
 
+    config.include(".outbound")
     config.add_directive("add_softphone_script", add_softphone_script)
     config.add_directive("add_softphone_frame_ancestors", add_softphone_frame_ancestors)
     config.add_subscriber(_frame_policy, BeforeRender)

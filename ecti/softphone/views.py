@@ -71,7 +71,25 @@ PAGE_STRINGS = {
     "outcome_failed": _("Not connected"),
     "outcome_in_progress": _("In progress"),
     "choose_agent": _("Choose an agent"),
+    "choose_queue": _("Choose a queue"),
     "waiting_count": _("Waiting: ${count}"),
+    "outcome_busy": _("Busy"),
+    "outcome_no_answer": _("No answer"),
+    "outcome_canceled": _("Hung up before an answer"),
+    "ended_busy": _("The line was busy."),
+    "ended_no_answer": _("Nobody answered."),
+    "ended_failed": _("The call could not be connected."),
+    "ended_refused": _("The call was not placed."),
+    "next": _("Next:"),
+    "change_status": _("Change status"),
+    "away_reason": _("Away (${reason})"),
+    "no_disposition": _("Choose a disposition"),
+    "wrap_saved": _("Saved."),
+    "wrap_call": _("${number} · ${time}"),
+    "sms_sent": _("Sent."),
+    "sms_empty": _("No messages with this number yet."),
+    "sms_no_number": _("Enter the number to send to."),
+    "muted": _("Muted"),
 }
 
 
@@ -84,8 +102,11 @@ def _strings(request) -> str:
 def softphone_page(request):
     if request.identity.tenant_id is None:
         raise UserError("not_an_agent", _("Operators do not take calls."), status=403)
+    from ..messaging.services import sms_numbers
+
     device = device_config(request)
     return {"device": device, "strings": _strings(request), "caller_ids": _caller_ids(request),
+            "sms_numbers": [CallerId(e164=n.e164, display=_display(n.e164), label=n.label) for n in sms_numbers(request.db)],
             "extra_scripts": softphone_scripts(request),
             "away_reasons": [_("Break"), _("Lunch"), _("Meeting"), _("Training")]}
 
@@ -130,7 +151,10 @@ class LogEntry(BaseModel):
     name: str | None
     started_at: datetime
     duration_seconds: int | None
-    outcome: Literal["answered", "missed", "transferred", "refused", "failed", "in_progress"]
+    outcome: Literal["answered", "missed", "transferred", "refused", "busy", "no_answer", "canceled", "failed", "in_progress"]
+    disposition: str | None = None
+    disposition_label: str | None = None
+    note: str | None = None
 
 
 class AgentLog(BaseModel):
@@ -184,7 +208,13 @@ def _outcome(call: Call, part: CallAgent) -> str:
         return "answered" if part.answered else "missed"
     if call.outcome is None:
         return "in_progress"
-    return "answered" if call.outcome is CallOutcome.answered else "failed"
+    return _OUTBOUND_OUTCOMES.get(call.outcome, "failed")
+
+
+#: An outgoing call as its agent saw it: the called party was busy, did not answer, the agent
+#: hung up first, or the call could not be connected at all.
+_OUTBOUND_OUTCOMES = {CallOutcome.answered: "answered", CallOutcome.busy: "busy", CallOutcome.no_answer: "no_answer",
+                      CallOutcome.canceled: "canceled"}
 
 
 def _crm_name(request, number: str):
@@ -216,6 +246,7 @@ def api_agent_log(request):
         out.append(LogEntry(
             call_id=call.id, direction=call.direction.value, number=number, display=_display(number), name=None,
             started_at=call.started_at, duration_seconds=call.duration_seconds, outcome=_outcome(call, part),
+            disposition=call.disposition, disposition_label=call.disposition_label, note=call.wrap_up_note,
         ))
     return AgentLog(calls=out)
 

@@ -145,8 +145,11 @@ def softphone_call(request, tenant: Tenant, info: CarrierCall, *, identity: str,
 def outbound_dial_ended(request, call: Call, args, call_input: CallInput) -> list:
     """The called party answered and hung up, was busy, did not answer …: the call record's
     outcome and talk time (a repeated report writes the same again)."""
+    from ..softphone.outbound import after_dial
+
     record_event(request, call, EventKind.dial_ended, status=call_input.dial_status, duration=call_input.dial_duration)
-    return [Hangup()]
+    # The agent put the call on hold: the called party was moved to a conference, the agent follows.
+    return after_dial(request, call) or [Hangup()]
 
 
 def call_status(request, tenant: Tenant, carrier_call_id: str, status: str, *, duration: int | None = None, at: datetime | None = None) -> bool:

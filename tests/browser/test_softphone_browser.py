@@ -79,11 +79,16 @@ def test_a_queued_call_is_answered_held_transferred_and_ended(telephony, make_us
         expect(in_call).to_be_visible()
         expect(page.locator(".sp-status")).to_have_text("会話中")
         expect(in_call.locator(".sp-number")).to_have_text("090-1111-2222")
+        # One status control: the system's state, and what comes next underneath.
+        expect(page.locator(".sp-state-next")).to_be_visible()
+        expect(page.get_by_label("ステータスを変更")).to_have_value("available")
         in_call.get_by_role("button", name="保留", exact=True).click()
-        expect(in_call.locator(".sp-callstate")).to_have_text("保留中")
-        in_call.get_by_role("button", name="保留解除", exact=True).click()
-        expect(in_call.get_by_role("button", name="保留", exact=True)).to_be_visible()
-        expect(in_call.locator(".sp-callstate")).to_have_text("")
+        held = in_call.get_by_role("button", name="保留中", exact=True)
+        expect(held).to_have_attribute("aria-pressed", "true")
+        expect(in_call.locator(".sp-badge-hold")).to_be_visible()
+        held.click()
+        expect(in_call.get_by_role("button", name="保留", exact=True)).to_have_attribute("aria-pressed", "false")
+        expect(in_call.locator(".sp-badge-hold")).to_be_hidden()
 
         go_available(page_b)
         in_call.locator("[data-action=transfer-open]").click()
@@ -101,7 +106,8 @@ def test_a_queued_call_is_answered_held_transferred_and_ended(telephony, make_us
         expect(page.locator(".sp-status")).to_have_text("後処理（自動）")
 
         page_b.get_by_role("region", name="通話中の電話").get_by_role("button", name="切る", exact=True).click()
-        wrap_b = page_b.get_by_role("region", name="後処理（自動）")
+        expect(page_b.locator(".sp-status")).to_have_text("後処理（自動）")
+        wrap_b = page_b.get_by_role("region", name="後処理", exact=True)
         expect(wrap_b).to_be_visible()
         expect(wrap_b.locator(".sp-countdown")).to_contain_text("後処理: 残り")
         wrap_b.get_by_role("button", name="受付可能にする").click()
@@ -139,9 +145,9 @@ def test_outbound_refused_numbers_show_why_and_allowed_ones_use_the_chosen_calle
     wait_until(lambda: phone.active is not None)
     [leg] = [c for c in telephony.sim.calls.values() if c.to == "+81312345678" and not c.from_.startswith("client:")]
     assert leg.from_ == FREE_DIAL  # the chosen caller ID
-    mute = in_call.get_by_role("button", name="ミュート")
-    mute.click()
-    expect(mute).to_have_attribute("aria-pressed", "true")
+    in_call.get_by_role("button", name="ミュート", exact=True).click()
+    expect(in_call.get_by_role("button", name="ミュート中", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(in_call.locator(".sp-badge-mute")).to_be_visible()
     in_call.get_by_role("button", name="キーパッド").click()
     in_call.locator(".sp-call-keypad").get_by_role("button", name="5", exact=True).click()
     wait_until(lambda: any(e["event"] == "dtmf" for c in telephony.sim.calls.values() if c.to == "+81312345678"
@@ -166,13 +172,13 @@ def test_the_panel_fits_300_by_500_declines_a_call_sets_away_and_speaks_english(
     [leg] = [c for c in telephony.sim.calls.values() if c.to == f"client:agent-{agent.id}"]
     wait_until(lambda: telephony.sim.call(leg.sid).status in ("busy", "canceled", "completed"))
 
-    page.get_by_label("ステータスを変更").select_option("away")
-    page.get_by_label("離席の理由").select_option("昼食")
-    expect(page.locator(".sp-status")).to_have_text("離席中 (昼食)")
+    page.get_by_label("ステータスを変更").select_option("away:昼食")
+    expect(page.locator(".sp-status")).to_have_text("離席中（昼食）")
 
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="Agent log")).to_be_visible()
     expect(page.locator(".sp-status")).to_have_text("Away (昼食)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 300
 
 
 def test_the_browser_check_page(telephony, make_user, page):

@@ -828,3 +828,19 @@ def test_the_tick_deletes_uploads_checked_but_not_confirmed_for_24_hours(app, co
     tick_job(app.registry, now=t0 + timedelta(hours=1))
     db.rollback()
     assert db.scalars(select(DialingImport.filename)).all() == [imported]
+
+
+def test_a_draft_list_never_reaches_agents(session_for, company):
+    """Issue 18: a list an admin is still preparing is not in the agents' API nor their phone."""
+    admin, admin_h = session_for(company.admin)
+    draft = create_list(admin, admin_h, company, name="準備中のリスト")
+    agent, h = session_for(company.agent_a)
+    assert agent.get("/api/v1/dialer/me/lists").json["lists"] == []
+    for action in ("join", "leave"):
+        assert agent.post(f"/api/v1/dialer/me/lists/{draft['id']}/{action}", headers=h, expect_errors=True).status_int == 404
+    assert agent.post("/api/v1/dialer/me/next", headers=h).json["reason"] == "not_joined"
+    # Started, it appears.
+    imp = upload(admin, admin_h, draft["id"], csv_bytes(["番号", "090-1111-0001"]))
+    admin.post(f"/api/v1/dialer/imports/{imp.json['id']}/confirm", headers=admin_h)
+    assert admin.put(f"/api/v1/dialer/lists/{draft['id']}/status", json={"status": "running"}, headers=admin_h).status_int == 200
+    assert [l["name"] for l in agent.get("/api/v1/dialer/me/lists").json["lists"]] == ["準備中のリスト"]

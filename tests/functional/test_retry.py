@@ -51,7 +51,7 @@ def test_a_request_that_meets_a_locked_database_is_retried(short_wait_app, datab
     assert db.scalar(select(Agent.presence).where(Agent.user_id == agent.id)) is Presence.available
 
 
-def test_a_lock_that_stays_is_tried_retry_attempts_times_then_fails(short_wait_app, database_url, make_tenant, make_user, login):
+def test_a_lock_that_stays_is_tried_retry_attempts_times_then_answered_503(short_wait_app, database_url, make_tenant, make_user, login):
     engine, app = short_wait_app
     agent = make_user(make_tenant(), role="agent")
     testapp = wt.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
@@ -65,13 +65,16 @@ def test_a_lock_that_stays_is_tried_retry_attempts_times_then_fails(short_wait_a
     blocker = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(OperationalError, match="database is locked"):
-            testapp.put_json("/api/v1/acd/me/presence", {"presence": "available"}, headers={"X-CSRF-Token": token})
+        response = testapp.put_json("/api/v1/acd/me/presence", {"presence": "available"}, headers={"X-CSRF-Token": token},
+                                    expect_errors=True)
     finally:
         blocker.rollback()
         blocker.close()
         event.remove(engine, "handle_error", count)
-    assert len(attempts) == 3  # retry.attempts, then the error goes up as any other
+    assert len(attempts) == 3  # retry.attempts, then a clear answer (the error page itself must not fail)
+    assert response.status_int == 503 and response.headers["Retry-After"] == "1"
+    assert response.json["error"]["code"] == "database_busy"
+    assert "データベースが混み合っています" in response.json["error"]["message"]
 
 
 def test_only_lock_and_conflict_errors_count_as_transient():

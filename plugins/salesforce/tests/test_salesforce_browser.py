@@ -238,3 +238,36 @@ def test_an_outgoing_call_from_a_click_is_logged_on_the_clicked_record(telephony
     assert "03-1234-5678" in task["Subject"]
     assert task["CallObject"] and f"/calls/{task['CallObject']}" in task["Description"]
     assert not calls_to(page, "searchAndScreenPop")  # nothing to pop for a call the agent placed
+
+
+@pytest.mark.parametrize("mode", ["lightning", "classic"])
+def test_the_wrap_up_goes_to_salesforce_as_call_disposition_and_description(telephony, agent, standin, page, db, mode):
+    """Issue 18: the disposition and note the agent saves update the call's Task."""
+    from ecti.dispositions.models import DispositionCode
+
+    db.add(DispositionCode(tenant_id=telephony.tenant.id, code="sale", label="成約", position=1, active=True))
+    db.commit()
+    phone = open_in_salesforce(page, telephony, standin, agent, mode)
+    inbound_call_answered_and_hung_up(page, phone, telephony)
+    wrap = phone.get_by_role("region", name="後処理", exact=True)
+    expect(wrap.locator("#sp-disposition option[value=sale]")).to_have_count(1)
+    wrap.get_by_label("処理コード").select_option("sale")
+    wrap.get_by_label("メモ").fill("見積書を送付。")
+    wrap.get_by_role("button", name="保存", exact=True).click()
+    deadline = time.monotonic() + 15
+    while len(calls_to(page, "saveLog")) < 2:
+        assert time.monotonic() < deadline, "the wrap-up never reached Salesforce"
+        page.wait_for_timeout(100)
+    first, second = calls_to(page, "saveLog")[:2]
+    call_id, _duration = the_call(db, telephony)
+    if mode == "lightning":
+        ended, wrapped = first[0]["value"], second[0]["value"]
+        assert wrapped["Id"] == "00T000000000001AAA"  # the Task the end of the call created
+    else:
+        ended, wrapped = (dict(parse_qsl(args[1])) for args in (first, second))
+    assert ended["CallDisposition"] == "応答"
+    assert wrapped["CallDisposition"] == "成約"
+    assert wrapped["Description"].startswith("見積書を送付。")
+    assert f"/calls/{call_id}" in wrapped["Description"]
+    assert wrapped["CallObject"] == str(call_id)
+    assert wrapped["WhoId"] == "003000000000001AAA"  # still on the contact Salesforce popped

@@ -118,6 +118,12 @@ class TwilioCarrier:
         )
         return call.sid
 
+    def dialed_leg(self, *, request, tenant, carrier_call_id: str) -> str | None:
+        """The live leg that ``carrier_call_id``'s ``<Dial>`` connected (the called party of an
+        agent's outgoing call), None while nobody answered."""
+        legs = client_for(request.registry, tenant).calls.list(parent_call_sid=carrier_call_id, status="in-progress", limit=1)
+        return legs[0].sid if legs else None
+
     def end_leg(self, *, request, tenant, carrier_call_id: str) -> None:
         """Stop a leg: cancel it while it rings, hang it up once answered."""
         calls = client_for(request.registry, tenant).calls(carrier_call_id)

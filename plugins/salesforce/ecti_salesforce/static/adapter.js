@@ -15,6 +15,7 @@
   let callsUrl = "";
   let record = null;        // {id, type} of the record opened or clicked for the current call
   let dialled = null;       // {number, record} from the last click-to-dial
+  const tasks = new Map();  // call id → {id, record}: the Task saved when the call ended
 
   function fill(template, values) {
     return (template || "").replace(/\$\{(\w+)\}/g, (_m, key) => (key in values ? values[key] : ""));
@@ -64,8 +65,9 @@
         cti.searchAndScreenPop({searchParams: number, callType: inbound, deferred: false,
           callback: (response) => done(response && response.success ? onlyRecord(response.returnValue) : null)});
       },
-      save(fields) {
-        cti.saveLog({value: Object.assign({entityApiName: "Task"}, fields), callback: ignore});
+      save(fields, done) {
+        cti.saveLog({value: Object.assign({entityApiName: "Task"}, fields),
+          callback: (response) => done(response && response.success && response.returnValue ? response.returnValue.recordId : null)});
       },
     };
   }
@@ -90,10 +92,10 @@
         interaction.searchAndScreenPop(number, "", "inbound",
           (response) => done(response && response.result ? onlyRecord(JSON.parse(response.result)) : null));
       },
-      save(fields) {
-        // Classic takes the fields URL-encoded: Subject=…&CallType=…
+      save(fields, done) {
+        // Classic takes the fields URL-encoded: Subject=…&CallType=…; it answers the record's id.
         const encoded = Object.keys(fields).map((k) => encodeURIComponent(k) + "=" + encodeURIComponent(fields[k])).join("&");
-        interaction.saveLog("Task", encoded, ignore);
+        interaction.saveLog("Task", encoded, (response) => done(response && typeof response.result === "string" ? response.result : null));
       },
     };
   }
@@ -118,6 +120,17 @@
     };
     if (call.call_id != null) fields.Description = fill(strings.description, {url: callsUrl + call.call_id});
     if (record) fields[isWho(record) ? "WhoId" : "WhatId"] = record.id;
+    return fields;
+  }
+
+  // The wrap-up the agent saved: the disposition is the Task's CallDisposition, the note heads
+  // its Description (the link to the call stays under it). It updates the Task the end of the
+  // call created (Id), or creates it when Salesforce did not answer the first one's id.
+  function wrappedTask(call, task) {
+    const fields = taskFor(call);
+    if (call.disposition_label) fields.CallDisposition = call.disposition_label;
+    if (call.note) fields.Description = call.note + (fields.Description ? "\n\n" + fields.Description : "");
+    if (task && task.id) fields.Id = task.id;
     return fields;
   }
 
@@ -152,8 +165,16 @@
       } else if (call.phase === "connected" && call.direction === "outbound") {
         record = dialled && dialled.number === digits(call.number) ? dialled.record : null;
       } else if (call.phase === "ended") {
-        salesforce.save(taskFor(call));
+        const task = {id: null, record: record};
+        if (call.call_id != null) tasks.set(call.call_id, task);
+        salesforce.save(taskFor(call), (id) => { task.id = id; });
         record = null;
+      } else if (call.phase === "wrapped") {
+        const task = tasks.get(call.call_id) || null;
+        const current = record;
+        record = task ? task.record : null;
+        salesforce.save(wrappedTask(call, task), (id) => { if (task && id) task.id = id; });
+        record = current;
       }
     });
     root.dataset.salesforce = lightning ? "lightning" : "classic";
