@@ -51,4 +51,4 @@ def recording_status_handler(request, call, args, call_input) -> list:
 
 
 def includeme(config):
-    config.add_call_handler("calls.recording", recording_status_handler)
+    config.add_call_handler("calls.recording", recording_status_handler, after_end=True)

@@ -14,7 +14,7 @@ from ..models.meta import utcnow
 from ..telephony.models import PhoneNumber
 from ..telephony.numbering import NumberError, check_outbound
 from ..tenancy.models import Role, Tenant, User
-from . import INBOUND_ENTRY, dispatch
+from . import INBOUND_ENTRY, call_has_ended, dispatch
 from .instructions import CallInput, Continuation, Dial, DialTarget, Hangup, Say
 
 #: The continuation told how an agent's outgoing call ended (answered, busy, no answer …).
@@ -92,6 +92,8 @@ def inbound_call(request, tenant: Tenant, info: CarrierCall, *, number=LOOK_UP, 
     the same query as the tenant — passes them, saving those round trips.
     """
     call, _created = _find_or_create_call(request, tenant, info, Direction.inbound, existing=existing)
+    if call_has_ended(call):
+        return [Hangup()]  # a replayed request for a call that is over: final, nothing to do
     if not tenant.is_active:
         record_event(request, call, EventKind.refused, reason="tenant_suspended")
         return [say(tenant, _("Thank you for calling. This service is currently unavailable. We apologise for the inconvenience.")), Hangup()]
@@ -124,6 +126,8 @@ def softphone_call(request, tenant: Tenant, info: CarrierCall, *, identity: str,
         request, tenant, CarrierCall(info.carrier_call_id, caller_id or info.from_number, destination, info.status, info.at),
         Direction.outbound, user_id=user.id,
     )
+    if call_has_ended(call):
+        return [Hangup()]
     own = request.db.scalar(select(PhoneNumber).where(PhoneNumber.e164 == caller_id)) if caller_id else None
     if own is None or not own.voice_capable:
         record_event(request, call, EventKind.refused, reason="caller_id_not_owned", caller_id=caller_id)
@@ -150,8 +154,12 @@ def outbound_dial_ended(request, call: Call, args, call_input: CallInput) -> lis
 
 
 def call_status(request, tenant: Tenant, carrier_call_id: str, status: str, *, duration: int | None = None, at: datetime | None = None) -> bool:
-    """The carrier reports a status; late or repeated reports change nothing (returns False)."""
-    call = find_call(request.db, carrier_call_id)
+    """The carrier reports a status; late or repeated reports change nothing (returns False).
+    The call's row is locked first (before its queue entry), so that two legs' callbacks
+    arriving together decide one after the other."""
+    call = request.db.scalar(
+        select(Call).where(Call.carrier_call_id == carrier_call_id).with_for_update().execution_options(populate_existing=True)
+    )
     if call is None:
         return False
     try:
