@@ -363,6 +363,40 @@ def serve_in_thread(app):
         thread.join(timeout=5)
 
 
+def _serve_process(settings: dict, ready) -> None:
+    """A separate app process (the target of :func:`serve_in_processes`)."""
+    from waitress.server import create_server
+
+    from .config import configure
+
+    app = configure(settings).make_wsgi_app()
+    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+    ready.put(server.effective_port)
+    server.run()
+
+
+@contextlib.contextmanager
+def serve_in_processes(settings: dict, count: int = 2):
+    """Serve the application from ``count`` separate processes (as production runs several
+    workers); yields their base URLs. The processes are started fresh (spawn), not forked
+    from the test process and its open database connections."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    processes = [context.Process(target=_serve_process, args=(settings, ready), daemon=True) for _ in range(count)]
+    for process in processes:
+        process.start()
+    try:
+        ports = [ready.get(timeout=120) for _ in processes]
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=10)
+
+
 @pytest.fixture
 def live_server(app):
     """The application served over real HTTP (for browser tests and carrier simulators)."""

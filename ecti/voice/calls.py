@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ..calls.events import apply_status, record_event
 from ..calls.models import Call, CallStatus, Direction, EventKind, find_call
+from ..db import insert_first_wins
 from ..i18n import _, localizer_for
 from ..models.meta import utcnow
 from ..telephony.models import PhoneNumber
@@ -66,7 +67,9 @@ def _find_or_create_call(request, tenant: Tenant, info: CarrierCall, direction: 
     call = find_call(request.db, info.carrier_call_id) if existing is LOOK_UP else existing
     if call is not None:
         return call, False
-    call = Call(
+    # The same CallSid may arrive twice at once (a retry, the fallback URL racing the original):
+    # the first writer wins and the other continues with its call.
+    call, created = insert_first_wins(request.db, Call, dict(
         tenant_id=tenant.id,
         carrier_call_id=info.carrier_call_id,
         direction=direction,
@@ -75,8 +78,12 @@ def _find_or_create_call(request, tenant: Tenant, info: CarrierCall, direction: 
         status=info.status,
         started_at=info.at or utcnow(),
         user_id=user_id,
-    )
-    request.db.add(call)
+        # the summary the "started" event gives (so that it needs no UPDATE afterwards)
+        tenant_number=info.to_number if direction is Direction.inbound else info.from_number,
+        agent_user_id=user_id if direction is Direction.outbound else None,
+    ), unique=("tenant_id", "carrier_call_id"))
+    if not created:
+        return call, False
     record_event(request, call, EventKind.started, direction=direction.value, **{"from": info.from_number, "to": info.to_number})
     return call, True
 
