@@ -36,6 +36,7 @@ ENVIRONMENT = {
 
 #: Subsystems, in the order they are included.
 SUBSYSTEMS = (
+    ".guards",
     ".db",
     ".tenancy",
     ".api",

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 from sqlalchemy import func, select
 
-from ..api import API_PREFIX, api_view
+from ..api import API_PREFIX, PatchModel, api_view
 from ..calls.models import Call
 from ..errors import UserError
 from ..i18n import _
@@ -154,10 +154,11 @@ class QueueIn(QueueFields):
     name: str = Field(min_length=1, max_length=100)
 
 
-class QueuePatch(BaseModel):
-    """Only the fields sent change."""
+class QueuePatch(PatchModel):
+    """Only the fields sent change; null empties the maximum wait or length (no limit)."""
 
     model_config = ConfigDict(extra="forbid")
+    nullable: ClassVar[frozenset[str]] = frozenset({"max_wait_seconds", "max_length"})
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
     strategy: str | None = Field(default=None, max_length=64)

@@ -76,3 +76,50 @@ def test_the_same_callsid_three_times_at_once_on_two_processes_is_one_call(db, t
         .where(CallEvent.kind == EventKind.started).group_by(Call.carrier_call_id)
     ).all()
     assert sorted(started) == [(sid, 1) for sid in sids]
+
+
+def post_signed(webtest, path: str, params: dict, status: int):
+    body, headers = signed(path, params)
+    return webtest.post(path, body, headers=headers, status=status)
+
+
+BAD_SIGNED = [
+    ("/twilio/voice/incoming", incoming("", CallSid=""), "CallSid missing"),
+    ("/twilio/voice/incoming", {k: v for k, v in incoming("CA" + "1" * 32).items() if k != "From"}, "From missing"),
+    ("/twilio/voice/incoming", incoming("CA" + "1" * 32, To=""), "To missing"),
+    ("/twilio/voice/incoming", incoming("CA" + "1" * 32, From="+81" + "9" * 10000), "From longer than 256"),
+    ("/twilio/voice/incoming", incoming("CA" + "1" * 5000), "CallSid longer than 34"),
+    ("/twilio/voice/incoming", incoming("CA-not-a-sid"), "CallSid is not what Twilio sends"),
+    ("/twilio/voice/incoming", incoming("CA" + "1" * 32, From="<script>"), "From is not what Twilio sends"),
+    ("/twilio/voice/status", {"AccountSid": ACCOUNT_SID, "CallSid": "CA" + "1" * 32, "CallStatus": "completed",
+                              "CallDuration": "9" * 30}, "CallDuration longer than 10"),
+    ("/twilio/voice/status", {"AccountSid": ACCOUNT_SID, "CallSid": "CA" + "1" * 32}, "CallStatus missing"),
+    ("/twilio/sms/incoming", {"AccountSid": ACCOUNT_SID, "MessageSid": "SM" + "1" * 32, "From": "+819011112222", "To": NUMBER,
+                              "Body": "a" * 200_000}, "Body longer than 1600"),
+    ("/twilio/sms/incoming", {"AccountSid": ACCOUNT_SID, "From": "+819011112222", "To": NUMBER, "Body": "こんにちは"},
+     "MessageSid or SmsSid missing"),
+]
+
+
+@pytest.mark.parametrize("path,params,reason", BAD_SIGNED, ids=[b[2] for b in BAD_SIGNED])
+def test_a_signed_request_twilio_would_not_send_is_400_and_writes_nothing(webtest, db, twilio_tenant, path, params, reason):
+    response = post_signed(webtest, path, params, status=400)
+    assert reason in response.text
+    db.rollback()
+    from ecti.messaging.models import Message
+
+    assert db.scalar(select(func.count()).select_from(Call)) == 0
+    assert db.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_what_twilio_sends_is_still_taken(webtest, db, twilio_tenant):
+    """The shapes the checks allow: a withheld number, a browser identity, an SMS at the limit."""
+    response = post_signed(webtest, "/twilio/voice/incoming", incoming("CA" + "2" * 32, From="anonymous", Caller="anonymous"), status=200)
+    assert "<Response>" in response.text
+    post_signed(webtest, "/twilio/voice/status", {"AccountSid": ACCOUNT_SID, "CallSid": "CA" + "2" * 32, "CallStatus": "completed",
+                                                  "CallDuration": "12"}, status=204)
+    post_signed(webtest, "/twilio/sms/incoming", {"AccountSid": ACCOUNT_SID, "MessageSid": "SM" + "3" * 32, "From": "+819011112222",
+                                                  "To": NUMBER, "Body": "あ" * 1600, "NumSegments": "24"}, status=200)
+    db.rollback()
+    [call] = db.scalars(select(Call)).all()
+    assert (call.from_number, call.duration_seconds) == ("anonymous", 12)
