@@ -499,7 +499,7 @@ def api_acd_queue_delete(request):
           body=MembersIn, response=QueueOut, tags=TAGS, errors=(404,))
 def api_acd_queue_members(request, body: MembersIn):
     queue = _queue_or_404(request)
-    set_members(request, queue, [MemberSetting(m.user_id, m.level, m.position or 0) for m in body.members])
+    set_members(request, queue, [MemberSetting(m.user_id, m.level, m.position) for m in body.members])
     return queue_out(queue)
 
 
@@ -592,7 +592,7 @@ def queue_update(request):
                 for user_id in request.POST.getall("member"):
                     try:
                         level = int(request.POST.get(f"level_{user_id}", "1") or 1)
-                        members.append(MemberSetting(int(user_id), level, 0))
+                        members.append(MemberSetting(int(user_id), level))
                     except ValueError:
                         raise UserError("bad_level", _("A level is between 1 and 9."), field="members", status=422)
                 set_members(request, queue, members)
