@@ -74,3 +74,25 @@ def test_an_integer_no_column_holds_is_422(admin_api):
     response = api.testapp.post_json("/api/v1/acd/queues", {"name": "大", "ring_timeout": 10**20}, headers=headers, status=422)
     assert response.json["error"]["fields"][0]["field"] == "ring_timeout"
     api.testapp.get("/api/v1/acd/queues/99999999999999999999", status=404)
+
+
+def test_the_suite_notices_a_request_that_ended_in_an_unhandled_exception(app, webtest, no_request_tracebacks):
+    """The guard of the whole suite (``no_request_tracebacks``): an API operation that raises
+    is answered with the 500 error shape and its traceback is collected, failing the test."""
+    from pyramid.interfaces import IRouteRequest, IViewClassifier, IView
+    from zope.interface import Interface
+
+    route = app.registry.getUtility(IRouteRequest, name="api.me")
+    original = app.registry.adapters.lookup((IViewClassifier, route, Interface), IView, name="")
+
+    def failing(context, request):
+        raise RuntimeError("boom")
+
+    app.registry.registerAdapter(failing, (IViewClassifier, route, Interface), IView, name="")
+    try:
+        response = webtest.get("/api/v1/me", status=500)
+    finally:
+        app.registry.registerAdapter(original, (IViewClassifier, route, Interface), IView, name="")
+    assert response.json["error"]["code"] == "internal_error"
+    assert len(no_request_tracebacks.found) == 1 and "RuntimeError: boom" in no_request_tracebacks.found[0]
+    no_request_tracebacks.found.clear()  # seen: this test is about it
