@@ -39,6 +39,7 @@ ENVIRONMENT = {
 
 #: Subsystems, in the order they are included.
 SUBSYSTEMS = (
+    ".guards",
     ".db",
     ".headers",
     ".push",

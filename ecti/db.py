@@ -284,3 +284,24 @@ def includeme(config):
         return session
 
     config.add_request_method(db, "db", reify=True)
+
+
+def insert_first_wins(session: Session, model, values: dict[str, Any], unique: tuple[str, ...]):
+    """Insert a row unless one with the same ``unique`` columns exists; returns ``(row,
+    created)``. The first writer wins on both databases (``INSERT … ON CONFLICT DO NOTHING``):
+    two requests racing with the same key (a carrier's retry, its fallback URL) both get the
+    one row, where a plain INSERT would fail one of them with a unique violation. On
+    PostgreSQL a racing insert waits for the first transaction, then reads its row."""
+    from sqlalchemy import select
+
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=list(unique)).returning(model)
+    row = session.scalar(statement)
+    if row is not None:
+        return row, True
+    query = select(model).filter_by(**{name: values[name] for name in unique}).execution_options(populate_existing=True)
+    return session.scalar(query), False
+

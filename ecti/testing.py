@@ -17,6 +17,7 @@ Plugin authors get the same fixtures the core's tests use:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import tempfile
@@ -365,6 +366,69 @@ def serve_in_thread(app):
         server.task_dispatcher.shutdown(timeout=5)
         server.close()
         thread.join(timeout=5)
+
+
+class _RequestTracebacks(logging.Handler):
+    """Collects what the app logs about an unhandled exception from a request: the API's
+    "internal error" (a 500 in the error shape) and waitress's "Exception while serving"."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.found: list[str] = []
+
+    def emit(self, record):
+        if record.exc_info and (record.name.startswith("waitress") or record.getMessage().startswith("internal error on")):
+            self.found.append(self.format(record))
+
+
+@pytest.fixture(autouse=True)
+def no_request_tracebacks(request):
+    """Every test fails when a request it made ended in an unhandled exception (a 500), even
+    one the test did not look at: the suite's server log has no traceback from a request.
+    Mark a test ``allow_request_errors`` when that is what it is about."""
+    handler = _RequestTracebacks()
+    loggers = [logging.getLogger("waitress"), logging.getLogger("ecti.api.views")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    yield handler
+    for logger in loggers:
+        logger.removeHandler(handler)
+    if handler.found and request.node.get_closest_marker("allow_request_errors") is None:
+        pytest.fail("the app logged an unhandled exception from a request:\n" + "\n".join(handler.found), pytrace=False)
+
+
+def _serve_process(settings: dict, ready) -> None:
+    """A separate app process (the target of :func:`serve_in_processes`)."""
+    from waitress.server import create_server
+
+    from .config import configure
+
+    app = configure(settings).make_wsgi_app()
+    server = create_server(app, host="127.0.0.1", port=0, threads=8)
+    ready.put(server.effective_port)
+    server.run()
+
+
+@contextlib.contextmanager
+def serve_in_processes(settings: dict, count: int = 2):
+    """Serve the application from ``count`` separate processes (as production runs several
+    workers); yields their base URLs. The processes are started fresh (spawn), not forked
+    from the test process and its open database connections."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    processes = [context.Process(target=_serve_process, args=(settings, ready), daemon=True) for _ in range(count)]
+    for process in processes:
+        process.start()
+    try:
+        ports = [ready.get(timeout=120) for _ in processes]
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=10)
 
 
 @pytest.fixture

@@ -184,7 +184,7 @@ def _members(ctx, path: str, items: list) -> list[MemberSetting] | None:
             ctx.error(f"{path}.members[{j}].email", _("There is no user with the e-mail address ${email}.", mapping={"email": member["email"]}))
             ok = False
             continue
-        members.append(MemberSetting(user.id, member.get("level", 1), member.get("position", 0)))
+        members.append(MemberSetting(user.id, member.get("level", 1), member.get("position")))
     return members if ok else None
 
 

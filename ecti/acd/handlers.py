@@ -242,7 +242,7 @@ def includeme(config):
     config.add_call_handler("acd.enqueue", enqueue_handler)
     config.add_call_handler("acd.wait", wait_handler)
     config.add_call_handler("acd.agent_answer", agent_answer_handler)
-    config.add_call_handler("acd.agent_leg", agent_leg_handler)
+    config.add_call_handler("acd.agent_leg", agent_leg_handler, after_end=True)
     config.add_call_handler("acd.overflow", overflow_handler)
     config.add_call_handler("acd.forward", forward_handler)
     config.add_call_handler("acd.hold_music", hold_music_handler)

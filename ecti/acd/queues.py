@@ -99,7 +99,8 @@ class QueueSettings:
 class MemberSetting:
     user_id: int
     level: int = 1
-    position: int = 0
+    #: The member's place in the queue's order; None: their place in the list (1, 2, …).
+    position: int | None = None
 
 
 def check_settings(request, settings: QueueSettings, *, queue: Queue | None = None) -> None:
@@ -220,7 +221,7 @@ def set_members(request, queue: Queue, members: Sequence[MemberSetting]) -> None
     request.db.execute(delete(QueueMember).where(QueueMember.queue_id == queue.id))
     for index, member in enumerate(members):
         request.db.add(QueueMember(tenant_id=queue.tenant_id, queue_id=queue.id, user_id=member.user_id, level=member.level,
-                                   position=member.position or index + 1))
+                                   position=index + 1 if member.position is None else member.position))
     request.db.flush()
     request.db.expire(queue, ["members"])
 

@@ -366,6 +366,8 @@ def leg_ended(request, offer_id: int, leg_status: str, leg_id: str | None, now: 
     offer = request.db.get(Offer, offer_id)
     if offer is None:
         return
+    # The call first, then its entry: the order the caller's own status callback locks them in.
+    call = lock_call(request, offer.call_id)
     entry = lock_entry(request, offer.entry_id)
     offer = request.db.scalar(select(Offer).where(Offer.id == offer_id).with_for_update().execution_options(populate_existing=True))
     if leg_id and offer.leg_id is None:
@@ -380,7 +382,40 @@ def leg_ended(request, offer_id: int, leg_status: str, leg_id: str | None, now: 
             _unaccept(request, entry, offer, now)
             route(request, entry.queue, now)
         elif entry.status is EntryStatus.connected and entry.agent_user_id == offer.user_id:
-            end_call(request, entry, "agent", now)
+            # Twilio does not order the callbacks of different legs: when the caller hangs up,
+            # the conference ends and the agent's leg with it, and the agent's "completed" may
+            # come first. Who hung up is decided by the caller's leg itself, not by arrival.
+            caller_status = caller_leg_status(request, call)
+            if caller_status is not None and caller_status.is_final:
+                from ..calls.events import apply_status
+
+                apply_status(request, call, caller_status, at=now)  # → caller_left: by the caller
+            else:
+                end_call(request, entry, "agent", now)
+
+
+def lock_call(request, call_id: int) -> Call | None:
+    return request.db.scalar(select(Call).where(Call.id == call_id).with_for_update().execution_options(populate_existing=True))
+
+
+def caller_leg_status(request, call: Call):
+    """The caller's leg as the carrier sees it now (a :class:`CallStatus`), or None when the
+    carrier cannot tell. A call ECTI already knows to be over is not asked about."""
+    from ..calls.models import CallStatus
+
+    if call.status.is_final:
+        return call.status
+    tenant = request.db.get(Tenant, call.tenant_id)
+    carrier = carrier_for(request, tenant)
+    status_of = getattr(carrier, "call_status", None)
+    if status_of is None:
+        return None
+    try:
+        status = status_of(request=request, tenant=tenant, carrier_call_id=call.carrier_call_id)
+        return CallStatus(status) if status else None
+    except Exception:
+        log.warning("could not ask the carrier about the caller's leg %s", call.carrier_call_id, exc_info=True)
+        return None
 
 
 def _unaccept(request, entry: QueueEntry, offer: Offer, now: datetime) -> None:
@@ -535,12 +570,14 @@ def end_call(request, entry: QueueEntry, by: str, now: datetime | None = None) -
         offer.status = OfferStatus.ended
         offer.ended_at = now
         _to_wrap_up(request, offer, queue, now, talk_from=offer.accepted_at)
-        if by == "caller" and offer.leg_id:
+        # A leg that joined the conference ended with it (the caller's leaving ends it):
+        # only a leg accepted on the page that never joined is still to be stopped.
+        if by == "caller" and offer.leg_id and offer.joined_at is None:
             later(request, tenant, "end_leg", carrier_call_id=offer.leg_id)
     record_event(request, call, EventKind.queue_completed, at=now, queue=queue.id, by=by, agent=entry.agent_user_id,
                  talk_seconds=int((now - (entry.connected_at or now)).total_seconds()), hold_seconds=entry.hold_seconds,
                  wait_seconds=int(((entry.connected_at or now) - entry.entered_at).total_seconds()))
-    if by == "agent":
+    if by == "agent" and not call.status.is_final:
         later(request, tenant, "hangup", carrier_call_id=call.carrier_call_id)
     request.db.flush()
     if queue.wrap_up_seconds <= 0:
@@ -564,7 +601,7 @@ def leave_queue(request, entry: QueueEntry, outcome: Outcome, now: datetime, *, 
     kind = {Outcome.abandoned: EventKind.abandoned, Outcome.timed_out: EventKind.timed_out}.get(outcome, EventKind.exit_empty)
     record_event(request, call, kind, at=now, queue=entry.queue_id, wait_seconds=waited, reason=reason,
                  position=position_of(request, entry) if outcome is Outcome.abandoned else None)
-    if redirect and outcome is not Outcome.abandoned:
+    if redirect and outcome is not Outcome.abandoned and not call.status.is_final:
         later(request, tenant, "redirect", carrier_call_id=call.carrier_call_id,
               continuation=Continuation("acd.overflow", {"entry": str(entry.id), "reason": reason}))
 

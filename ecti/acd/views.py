@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 from sqlalchemy import func, select
 
-from ..api import API_PREFIX, api_view
+from ..api import API_PREFIX, PatchModel, api_view
 from ..calls.models import Call
 from ..errors import UserError
 from ..i18n import _
@@ -181,10 +181,11 @@ class QueueIn(QueueFields):
     name: str = Field(min_length=1, max_length=100)
 
 
-class QueuePatch(BaseModel):
-    """Only the fields sent change."""
+class QueuePatch(PatchModel):
+    """Only the fields sent change; null empties the maximum wait or length (no limit)."""
 
     model_config = ConfigDict(extra="forbid")
+    nullable: ClassVar[frozenset[str]] = frozenset({"max_wait_seconds", "max_length"})
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
     strategy: str | None = Field(default=None, max_length=64)
@@ -587,7 +588,7 @@ def api_acd_queue_delete(request):
           body=MembersIn, response=QueueOut, tags=TAGS, errors=(404,))
 def api_acd_queue_members(request, body: MembersIn):
     queue = _queue_or_404(request)
-    set_members(request, queue, [MemberSetting(m.user_id, m.level, m.position or 0) for m in body.members])
+    set_members(request, queue, [MemberSetting(m.user_id, m.level, m.position) for m in body.members])
     return queue_out(queue)
 
 
@@ -682,7 +683,7 @@ def queue_update(request):
                 for user_id in request.POST.getall("member"):
                     try:
                         level = int(request.POST.get(f"level_{user_id}", "1") or 1)
-                        members.append(MemberSetting(int(user_id), level, 0))
+                        members.append(MemberSetting(int(user_id), level))
                     except ValueError:
                         raise UserError("bad_level", _("A level is between 1 and 9."), field="members", status=422)
                 set_members(request, queue, members)

@@ -18,10 +18,11 @@ Every error has one shape::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import venusian
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from ..errors import UserError
 from ..i18n import _
@@ -87,6 +88,7 @@ _FIELD_MESSAGES = {
     "date_parsing": _("Enter the date as YYYY-MM-DD (for example 2026-05-31)."),
     "date_type": _("Enter the date as YYYY-MM-DD (for example 2026-05-31)."),
     "list_type": _("Send a list."),
+    "null_not_allowed": _("Leave this field out instead of sending null."),
 }
 
 
@@ -180,15 +182,17 @@ def add_api_operation(config, view: Callable, *, route_name, method, summary, pe
                 kwargs["query"] = query.model_validate(query_values(request), context={"request": request})
             except ValidationError as exc:
                 raise RequestValidationFailed(field_errors(request, exc))
+            check_integers(request, kwargs["query"])
         if body is not None:
             try:
                 data = request.json_body
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise ApiError("invalid_json", _("The request body is not valid JSON."), status=400)
             try:
                 parsed = body.model_validate(data)
             except ValidationError as exc:
                 raise RequestValidationFailed(field_errors(request, exc))
+            check_integers(request, parsed)
             result = view(request, parsed, **kwargs)
         else:
             result = view(request, **kwargs)
@@ -202,6 +206,66 @@ def add_api_operation(config, view: Callable, *, route_name, method, summary, pe
     api_wrapper.__doc__ = view.__doc__
     config.add_view(api_wrapper, route_name=route_name, request_method=method, permission=permission, renderer="json")
     config.registry.setdefault(OPERATIONS_KEY, []).append(operation)
+
+
+#: The largest integer a request may carry: what the database's integer columns hold.
+MAX_INTEGER = 2**31 - 1
+
+
+def _large_integers(value, path: tuple = ()) -> list[tuple]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return [path] if not -MAX_INTEGER <= value <= MAX_INTEGER else []
+    if isinstance(value, BaseModel):
+        return [p for name in type(value).model_fields for p in _large_integers(getattr(value, name), path + (name,))]
+    if isinstance(value, (list, tuple)):
+        return [p for i, item in enumerate(value) for p in _large_integers(item, path + (i,))]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _large_integers(item, path + (key,))]
+    return []
+
+
+def check_integers(request, model: BaseModel) -> None:
+    """An integer no column can hold (``?agent=99999999999999999999``) is a 422 field error."""
+    found = _large_integers(model)
+    if found:
+        message = request.localizer.translate(_("The number is too large."))
+        raise RequestValidationFailed([FieldError(field=".".join(str(p) for p in path) or "(body)", code="too_large", message=message)
+                                       for path in found])
+
+
+class PatchModel(BaseModel):
+    """A PATCH body: only the fields sent change. Every field is optional, but only the ones in
+    ``nullable`` (a setting that can be emptied) may be sent as null; for the others null is a
+    field error (422), not "leave it as it is" and not a 500. The OpenAPI document says so."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_only_where_allowed(cls, value, info):
+        if value is None and info.field_name not in cls.nullable:
+            raise PydanticCustomError("null_not_allowed", "null is not allowed here; leave the field out to keep it")
+        return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema, handler):
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        for name, prop in target.get("properties", {}).items():
+            if name in cls.nullable:
+                continue
+            options = [option for option in prop.get("anyOf", []) if option.get("type") != "null"]
+            if "anyOf" in prop:
+                del prop["anyOf"]
+                if len(options) == 1:
+                    prop.update(options[0])
+                else:
+                    prop["anyOf"] = options
+            if "default" in prop and prop["default"] is None:
+                del prop["default"]
+        return schema
 
 
 class RequestValidationFailed(Exception):

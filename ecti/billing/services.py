@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from pyramid.i18n import TranslationString
 from sqlalchemy import func, select
 
-from ..calls.models import Call, Direction
+from ..calls.models import Call, Direction, Recording
 from ..errors import UserError
 from ..i18n import _
 from ..models.meta import utcnow
@@ -191,10 +191,33 @@ def _call_usage(session, tenant_ids, start, end) -> dict[int, dict[str, int]]:
     return result
 
 
+def _recording_usage(session, tenant_ids, start, end) -> dict[int, dict[str, int]]:
+    """Recording seconds from the carrier's own durations (RecordingDuration of each completed
+    recording, conversations and voicemail alike). A recording counts in the month ECTI learnt
+    of it; storage is the length of those still kept at the carrier when the month closes
+    (not deleted before ``end``)."""
+    completed = (Recording.tenant_id.in_(tenant_ids), Recording.status == "completed", Recording.duration_seconds.is_not(None))
+    made = session.execute(
+        select(Recording.tenant_id, func.coalesce(func.sum(Recording.duration_seconds), 0))
+        .where(*completed, Recording.created_at >= start, Recording.created_at < end)
+        .group_by(Recording.tenant_id)
+    ).all()
+    kept = session.execute(
+        select(Recording.tenant_id, func.coalesce(func.sum(Recording.duration_seconds), 0))
+        .where(*completed, Recording.created_at < end, (Recording.deleted_at.is_(None)) | (Recording.deleted_at >= end))
+        .group_by(Recording.tenant_id)
+    ).all()
+    result: dict[int, dict[str, int]] = defaultdict(dict)
+    for tenant_id, seconds in made:
+        result[tenant_id]["recording_seconds"] = int(seconds)
+    for tenant_id, seconds in kept:
+        result[tenant_id]["recording_storage_seconds"] = int(seconds)
+    return result
+
+
 USAGE_SOURCES: tuple[UsageSource, ...] = (
     UsageSource("calls", _("Calls"), ("inbound_call_seconds", "outbound_call_seconds"), _call_usage),
-    # Not recorded yet: add the collect function when recordings are stored.
-    UsageSource("recordings", _("Recordings"), ("recording_seconds", "recording_storage_seconds"), None),
+    UsageSource("recordings", _("Recordings"), ("recording_seconds", "recording_storage_seconds"), _recording_usage),
     # Not recorded yet: add the collect function when SMS are stored.
     UsageSource("sms", _("SMS"), ("sms_sent", "sms_received"), None),
 )

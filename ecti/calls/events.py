@@ -28,6 +28,8 @@ def apply_status(request, call: Call, status: CallStatus, *, at: datetime | None
     late status changes nothing and returns False.
     """
     if status.rank <= call.status.rank:
+        if status.is_final and call.status.is_final and duration is not None and call.duration_seconds is None:
+            call.duration_seconds = duration  # the final status was learnt before its own callback
         return False
     at = at or utcnow()
     call.status = status

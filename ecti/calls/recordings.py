@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ..db import insert_first_wins
 from .events import record_event
 from .models import Call, EventKind, Recording
 
@@ -21,12 +22,15 @@ def store_recording(request, call: Call, call_input, *, purpose: str = "call") -
     recording = request.db.scalar(select(Recording).where(Recording.carrier_recording_id == call_input.recording_id))
     status = call_input.recording_status or "completed"
     if recording is None:
-        recording = Recording(
-            tenant_id=call.tenant_id, call=call, carrier_recording_id=call_input.recording_id, status=status, purpose=purpose,
-        )
-        request.db.add(recording)
-        request.db.flush()
-        record_event(request, call, EventKind.recording, recording_id=recording.id, purpose=purpose)
+        # Two callbacks of one recording may arrive at once (in-progress and completed): the
+        # first writer wins, the other updates its row.
+        recording, created = insert_first_wins(request.db, Recording, dict(
+            tenant_id=call.tenant_id, call_id=call.id, carrier_recording_id=call_input.recording_id, status=status, purpose=purpose,
+        ), unique=("tenant_id", "carrier_recording_id"))
+        if created:
+            record_event(request, call, EventKind.recording, recording_id=recording.id, purpose=purpose)
+        elif _STATUS_RANK.get(status, 0) < _STATUS_RANK.get(recording.status, 0):
+            return recording
     elif _STATUS_RANK.get(status, 0) < _STATUS_RANK.get(recording.status, 0):
         return recording
     recording.status = status
@@ -51,4 +55,4 @@ def recording_status_handler(request, call, args, call_input) -> list:
 
 
 def includeme(config):
-    config.add_call_handler("calls.recording", recording_status_handler)
+    config.add_call_handler("calls.recording", recording_status_handler, after_end=True)

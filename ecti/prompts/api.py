@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from ..api import API_PREFIX, api_view
+from ..api import API_PREFIX, PatchModel, api_view
 from ..errors import UserError
 from ..i18n import _
 from ..interfaces import VoiceSettings
@@ -75,7 +75,7 @@ class TTSPromptIn(BaseModel):
         return VoiceSettings(voice=self.voice, speed=self.speed, pitch=self.pitch, intonation=self.intonation, volume=self.volume, emotion=self.emotion)
 
 
-class PromptUpdate(BaseModel):
+class PromptUpdate(PatchModel):
     """Change a prompt: any field of a synthetic voice; the name (and file) of uploaded audio."""
 
     model_config = ConfigDict(extra="forbid")

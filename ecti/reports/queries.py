@@ -17,7 +17,7 @@ from sqlalchemy import and_, case, exists, func, literal, literal_column, or_, s
 
 from ..acd.agents import live_status
 from ..acd.models import Agent, AgentStatusChange, EntryStatus, Offer, OfferStatus, Outcome, Queue, QueueEntry, QueueMember
-from ..calls.models import Call, CallEvent, Direction, EventKind
+from ..calls.models import Call, CallEvent, CallOutcome, Direction, EventKind
 from ..models.meta import utcnow
 from ..tenancy.models import Role, User
 from .periods import Bucket, Period
@@ -323,7 +323,9 @@ def agent_outbound_query(tenant_id: int, period: Period):
     return (
         select(
             c.user_id, func.count().label("calls"),
-            func.sum(case((c.answered_at.is_not(None), seconds_between(c.ended_at, c.answered_at)), else_=0)).label("talk"),
+            # The called party's talk time, as the call list shows it (the dial's own length).
+            func.sum(case((c.outcome == CallOutcome.answered.value,
+                           func.coalesce(c.talk_seconds, seconds_between(c.ended_at, c.answered_at), 0)), else_=0)).label("talk"),
         )
         .where(c.tenant_id == tenant_id, c.direction == Direction.outbound.value, c.user_id.is_not(None),
                c.started_at >= period.start, c.started_at < period.end)
@@ -490,7 +492,9 @@ def center_query(tenant_id: int, period: Period, buckets: list[Bucket]):
     c = Call.__table__.c
     ev = CallEvent.__table__.c
     inbound = c.direction == Direction.inbound.value
-    answered = c.answered_at.is_not(None)
+    # "Answered" is the call list's fact (the call's outcome: for an outbound call, the called
+    # party answered), not the carrier status of the agent's own leg.
+    answered = c.outcome == CallOutcome.answered.value
 
     def step(*conditions):
         return exists().where(ev.call_id == c.id, ev.kind == EventKind.flow_step.value, *conditions)
@@ -536,7 +540,7 @@ def center_report(session, tenant_id: int, period: Period) -> CenterReport:
     number = case((inbound, c.to_number), else_=c.from_number).label("number")
     numbers = {}
     for row in session.execute(
-        select(number, c.direction, func.count().label("calls"), count(c.answered_at.is_not(None)).label("answered"))
+        select(number, c.direction, func.count().label("calls"), count(c.outcome == CallOutcome.answered.value).label("answered"))
         .where(c.tenant_id == tenant_id, c.started_at >= period.start, c.started_at < period.end)
         .group_by(number, c.direction)
     ):

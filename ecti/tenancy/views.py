@@ -11,7 +11,7 @@ from pyramid.security import forget, remember
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ..api import API_PREFIX, api_view
+from ..api import API_PREFIX, PatchModel, api_view
 from ..audit.services import record_audit
 from ..db import all_tenants
 from ..errors import UserError
@@ -210,7 +210,7 @@ class UserCreate(BaseModel):
     password: str = Field(min_length=10, max_length=200)
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(PatchModel):
     model_config = ConfigDict(extra="forbid")
 
     display_name: str | None = Field(default=None, min_length=1, max_length=100)

@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from ..calls.events import apply_status, record_event
 from ..calls.models import Call, CallStatus, Direction, EventKind, find_call
+from ..db import insert_first_wins
 from ..i18n import _, localizer_for
 from ..models.meta import utcnow
 from ..telephony.models import PhoneNumber
 from ..telephony.numbering import NumberError, check_outbound
 from ..tenancy.models import Role, Tenant, User
-from . import INBOUND_ENTRY, dispatch
+from . import INBOUND_ENTRY, call_has_ended, dispatch
 from .instructions import CallInput, Continuation, Dial, DialTarget, Hangup, Say
 
 #: The continuation told how an agent's outgoing call ended (answered, busy, no answer …).
@@ -66,7 +67,9 @@ def _find_or_create_call(request, tenant: Tenant, info: CarrierCall, direction: 
     call = find_call(request.db, info.carrier_call_id) if existing is LOOK_UP else existing
     if call is not None:
         return call, False
-    call = Call(
+    # The same CallSid may arrive twice at once (a retry, the fallback URL racing the original):
+    # the first writer wins and the other continues with its call.
+    call, created = insert_first_wins(request.db, Call, dict(
         tenant_id=tenant.id,
         carrier_call_id=info.carrier_call_id,
         direction=direction,
@@ -75,8 +78,12 @@ def _find_or_create_call(request, tenant: Tenant, info: CarrierCall, direction: 
         status=info.status,
         started_at=info.at or utcnow(),
         user_id=user_id,
-    )
-    request.db.add(call)
+        # the summary the "started" event gives (so that it needs no UPDATE afterwards)
+        tenant_number=info.to_number if direction is Direction.inbound else info.from_number,
+        agent_user_id=user_id if direction is Direction.outbound else None,
+    ), unique=("tenant_id", "carrier_call_id"))
+    if not created:
+        return call, False
     record_event(request, call, EventKind.started, direction=direction.value, **{"from": info.from_number, "to": info.to_number})
     return call, True
 
@@ -92,6 +99,8 @@ def inbound_call(request, tenant: Tenant, info: CarrierCall, *, number=LOOK_UP, 
     the same query as the tenant — passes them, saving those round trips.
     """
     call, _created = _find_or_create_call(request, tenant, info, Direction.inbound, existing=existing)
+    if call_has_ended(call):
+        return [Hangup()]  # a replayed request for a call that is over: final, nothing to do
     if not tenant.is_active:
         record_event(request, call, EventKind.refused, reason="tenant_suspended")
         return [say(tenant, _("Thank you for calling. This service is currently unavailable. We apologise for the inconvenience.")), Hangup()]
@@ -124,6 +133,8 @@ def softphone_call(request, tenant: Tenant, info: CarrierCall, *, identity: str,
         request, tenant, CarrierCall(info.carrier_call_id, caller_id or info.from_number, destination, info.status, info.at),
         Direction.outbound, user_id=user.id,
     )
+    if call_has_ended(call):
+        return [Hangup()]
     own = request.db.scalar(select(PhoneNumber).where(PhoneNumber.e164 == caller_id)) if caller_id else None
     if own is None or not own.voice_capable:
         record_event(request, call, EventKind.refused, reason="caller_id_not_owned", caller_id=caller_id)
@@ -153,8 +164,12 @@ def outbound_dial_ended(request, call: Call, args, call_input: CallInput) -> lis
 
 
 def call_status(request, tenant: Tenant, carrier_call_id: str, status: str, *, duration: int | None = None, at: datetime | None = None) -> bool:
-    """The carrier reports a status; late or repeated reports change nothing (returns False)."""
-    call = find_call(request.db, carrier_call_id)
+    """The carrier reports a status; late or repeated reports change nothing (returns False).
+    The call's row is locked first (before its queue entry), so that two legs' callbacks
+    arriving together decide one after the other."""
+    call = request.db.scalar(
+        select(Call).where(Call.carrier_call_id == carrier_call_id).with_for_update().execution_options(populate_existing=True)
+    )
     if call is None:
         return False
     try:

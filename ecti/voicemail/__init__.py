@@ -11,6 +11,6 @@ def includeme(config):
     from .notify import build_notification
     from .services import record_handler
 
-    config.add_call_handler("voicemail.record", record_handler)
+    config.add_call_handler("voicemail.record", record_handler, after_end=True)  # the message, after a hang-up
     config.add_notification_kind("voicemail.received", build_notification)
     config.include(".views")

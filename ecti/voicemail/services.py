@@ -14,6 +14,7 @@ from ..notifications.services import notify
 from ..prompts import prompt_instructions
 from ..recordings.services import MAX_RECORDING_SECONDS, recording_status
 from ..tenancy.models import Role, Tenant, User
+from ..voice import call_has_ended
 from ..voice.calls import say
 from ..voice.instructions import Continuation, Hangup, Record, Redirect
 
@@ -82,6 +83,8 @@ def record_handler(request, call, args, call_input) -> list:
 
     First visit: greeting and record; back here with the recording: save it, thank, hang up.
     """
+    if args.get("stage") != "recorded" and call_has_ended(call):
+        return [Hangup()]  # only the message of a call that has ended is still saved
     tenant = request.db.get(Tenant, call.tenant_id)
     box = None
     try:

@@ -109,9 +109,44 @@ def test_operator_sees_every_company_of_a_whole_month(webtest, login, operator, 
     assert cells(beta, "status", "peak", "total") == ("無料期間", "1", "0")
     assert "料金未設定" in beta.text
     assert page.html.select_one("#grand-total").text.strip() == "6,000"
-    # Recordings and SMS are not recorded by ECTI yet: the page says they count as 0.
-    assert "録音: ECTI ではまだ記録していないため 0 として集計" in page.text
+    # Recordings are metered now; SMS are not recorded by ECTI yet: the page says they count as 0.
+    assert "録音: ECTI ではまだ記録していないため 0 として集計" not in page.text
     assert "SMS: ECTI ではまだ記録していないため 0 として集計" in page.text
+
+
+def test_recording_minutes_are_metered_from_the_carriers_durations_at_the_operators_price(api, login, operator, books, db):
+    """July (Tokyo): recordings of 90 s and 45 s (the latter 07-31 23:50) and one of 60 s deleted on
+    07-20; one of 30 s on 08-01 00:10 is August's. Prices from July: 3 yen per recording minute,
+    1 yen per stored minute."""
+    from ecti.calls.models import Recording
+
+    acme = books["acme"]
+    call = Call(tenant_id=acme.id, carrier_call_id="CA-rec", direction=Direction.inbound, from_number="+81312345678",
+                to_number="+815011112222", status=CallStatus.completed, started_at=jst(2026, 7, 5, 10), duration_seconds=600)
+    db.add(call)
+    db.flush()
+    for n, (created, seconds, deleted, status) in enumerate([
+        (jst(2026, 7, 10, 10), 90, None, "completed"),
+        (jst(2026, 7, 31, 23, 50), 45, None, "completed"),
+        (jst(2026, 7, 5, 10), 60, jst(2026, 7, 20, 9), "completed"),
+        (jst(2026, 8, 1, 0, 10), 30, None, "completed"),
+        (jst(2026, 7, 12, 10), None, None, "absent"),  # nothing was recorded
+    ]):
+        db.add(Recording(tenant_id=acme.id, call_id=call.id, carrier_recording_id=f"RE{n:032d}", status=status,
+                         duration_seconds=seconds, created_at=created, deleted_at=deleted))
+    db.add(TenantBillingTerms(tenant_id=acme.id, effective_from=date(2026, 7, 1), unit_price_yen=1100, recording_price_yen_per_minute=3,
+                              storage_price_yen_per_minute=1))
+    db.commit()
+    login(api.testapp, operator)
+    july = {t["slug"]: t for t in api.get("/api/v1/operator/billing/2026-07").json["tenants"]}["acme"]
+    # Made in July: 90 + 45 + 60 = 195 s → 4 minutes × 3 yen. Kept at the close: 90 + 45 = 135 s → 3 minutes × 1 yen.
+    lines = {line["code"]: (line["quantity"], line["amount_yen"]) for line in july["lines"]}
+    assert lines["recording"] == (4, 12) and lines["storage"] == (3, 3)
+    assert july["total_yen"] == 4 * 1100 + 12 + 3
+    assert july["usage"]["not_recorded"] == ["sms"]
+    august = {t["slug"]: t for t in api.get("/api/v1/operator/billing/2026-08").json["tenants"]}["acme"]
+    lines = {line["code"]: (line["quantity"], line["amount_yen"]) for line in august["lines"]}
+    assert lines["recording"] == (1, 3) and lines["storage"] == (3, 3)  # 30 s; kept: 90 + 45 + 30 = 165 s
 
 
 def test_first_billed_month_is_prorated_on_the_billed_days(api, login, operator, books):
@@ -239,7 +274,7 @@ def test_tenant_admin_sees_its_own_usage_and_invoice(webtest, login, books):
     assert page.html.select_one("#usage .inbound").text.strip() == "7"
     assert page.html.select_one("#usage .outbound").text.strip() == "1"
     assert page.html.select_one("#usage .recording").text.strip() == "0"
-    assert "録音: ECTI ではまだ記録していないため 0 として集計" in page.text
+    assert "録音: ECTI ではまだ記録していないため 0 として集計" not in page.text  # metered from the recordings
     assert page.html.select_one('#invoice-lines tr[data-code="accounts"] .amount').text.strip() == "6,000"
     assert page.html.select_one("#total").text.strip() == "6,000"
     assert page.html.select_one("#invoice .due").text.strip() == "2026-06-15"
@@ -253,7 +288,7 @@ def test_tenant_admin_api_gives_only_its_own_month(api, login, books):
     may = api.get("/api/v1/billing/2026-05").json
     # beta's own figures: free first month, 1 account; acme's 6,000 yen are nowhere.
     assert (may["status"], may["peak_accounts"], may["total_yen"], may["prices_set"]) == ("trial", 1, 0, False)
-    assert may["usage"]["not_recorded"] == ["recordings", "sms"]
+    assert may["usage"]["not_recorded"] == ["sms"]
     assert api.get("/api/v1/billing/2026-00").status_int == 422
     # Operator billing is not for tenant admins.
     assert api.get("/api/v1/operator/billing/2026-05").status_int == 403

@@ -18,7 +18,9 @@ ACD ringing an agent) has its own CallSid, so its continuations carry ``call`` (
 
 The signature is checked against the public URL (``ecti.public_url`` + path and query), which
 is what Twilio signed when ECTI runs behind a proxy. A missing or wrong signature gets 403 and
-changes nothing; an unknown account gets a polite spoken rejection and a log line.
+changes nothing; an unknown account gets a polite spoken rejection and a log line. A signed
+request whose parameters are not what Twilio sends (no CallSid, a 10,000-character From, a
+30-digit duration: :mod:`ecti_twilio.params`) gets 400 and changes nothing.
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ from ecti.voice.calls import CarrierCall, call_status, inbound_call, say, softph
 from ecti.voice.instructions import CallInput, Continuation, Hangup
 from ecti.i18n import _
 
+from .params import problems
 from .twiml import TwiMLRenderer, continuation_query
 
 log = logging.getLogger(__name__)
@@ -131,6 +134,11 @@ def twilio_webhook(view=None, *, find=find_tenant):
         if not token or not RequestValidator(token).validate(public_url(request), params, signature):
             log.warning("twilio webhook with a bad signature for %s at %s", tenant.slug, request.path)
             return _forbidden("bad X-Twilio-Signature")
+        wrong = problems(request.matched_route.name if request.matched_route else None, params)
+        if wrong:
+            # Signed, so Twilio's (or its account's token leaked): still nothing is written.
+            log.warning("twilio webhook for %s at %s refused: %s", tenant.slug, request.path, "; ".join(wrong))
+            return Response("bad request: " + "; ".join(wrong), status=400, content_type="text/plain")
         set_tenant_scope(request.db, tenant.id)
         return view(request, tenant, params)
 

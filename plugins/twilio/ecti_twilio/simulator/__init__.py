@@ -8,10 +8,10 @@ in deterministic virtual time. See ``plugins/twilio/SIMULATOR.md``.
     >>> sim.add_account("AC" + "0" * 32, "token")   # doctest: +SKIP
     >>> server = sim.serve()                         # doctest: +SKIP
 """
-from .core import Simulator
+from .core import Simulator, gather_action
 from .engine import EngineFailure, SettleTimeout, SimulatorError
 from .parties import CallHandle, Device, Phone
 from .server import SimulatorServer
 
-__all__ = ["Simulator", "SimulatorServer", "CallHandle", "Device", "Phone", "SimulatorError",
+__all__ = ["Simulator", "gather_action", "SimulatorServer", "CallHandle", "Device", "Phone", "SimulatorError",
            "SettleTimeout", "EngineFailure"]

@@ -57,6 +57,14 @@ class Bridge:
         return self.b if call is self.a else self.a
 
 
+def gather_action(twiml_body: str) -> Optional[str]:
+    """The action URL of the first ``<Gather>`` in a TwiML document, if any."""
+    for verb in twiml.parse(twiml_body, "").verbs:
+        if verb.tag == "Gather":
+            return verb.attrib.get("action")
+    return None
+
+
 class Simulator(ConferenceMixin, QueueMixin, RecordingMixin, MessagingMixin):
     """A local stand-in for Twilio: REST API, TwiML execution, signed webhooks, parties.
 
@@ -90,6 +98,10 @@ class Simulator(ConferenceMixin, QueueMixin, RecordingMixin, MessagingMixin):
         self.phones: dict[str, Phone] = {}
         self.devices: dict[tuple, list] = {}
         self.webhook_records: list[WebhookRecord] = []
+        #: Every REST request the application made (``rest_requests``).
+        self.rest_log: list[dict] = []
+        #: Call SIDs whose status callbacks are held back (``hold_callbacks``), with what was held.
+        self._held_callbacks: dict[str, list[tuple]] = {}
         self._pending_participants: dict[str, Participant] = {}
         self._server = None
 
@@ -172,6 +184,13 @@ class Simulator(ConferenceMixin, QueueMixin, RecordingMixin, MessagingMixin):
         """Every webhook request made so far, oldest first (kind, url, method, params…)."""
         with self.lock:
             return [record.as_dict() for record in self.webhook_records]
+
+    @property
+    def rest_requests(self) -> list[dict]:
+        """Every REST API request made so far, oldest first: ``method``, ``path``, ``params``
+        (form parameters of a POST) and the answer's ``status``."""
+        with self.lock:
+            return [dict(r) for r in self.rest_log]
 
     @property
     def now(self) -> float:
@@ -760,17 +779,53 @@ class Simulator(ConferenceMixin, QueueMixin, RecordingMixin, MessagingMixin):
         with self.lock:
             self.webhook_records.append(WebhookRecord(kind, result.url, result.method,
                                                       result.params, result.status,
-                                                      result.error_code, call_sid))
+                                                      result.error_code, call_sid,
+                                                      result.body[:20000]))
         return result
 
     def callback(self, account_sid: str, kind: str, url: str, method: str, params: dict,
                  call_sid: Optional[str] = None) -> None:
         """A webhook whose answer does not matter (status callbacks); failures are logged."""
+        with self.lock:
+            held = self._held_callbacks.get(call_sid) if call_sid else None
+            if held is not None and kind == "status-callback":
+                held.append((account_sid, kind, url, method, dict(params), call_sid))
+                return
         result = self.post(account_sid, kind, url, method, params, call_sid)
         if not result.ok:
             self.record_error(account_sid, result.error_code, result.error_message, result.url,
                               result.method, call_sid=call_sid, response_status=result.status,
                               response_body=result.body)
+
+    # ================================================================ late and repeated webhooks
+    def hold_callbacks(self, call_sid: str) -> None:
+        """Hold back the call progress status callbacks of one leg until
+        :meth:`release_callbacks`: Twilio does not order callbacks of different legs, so one
+        leg's ``completed`` may reach the application long after another's."""
+        with self.lock:
+            self._held_callbacks.setdefault(call_sid, [])
+
+    def release_callbacks(self, call_sid: str) -> int:
+        """Send what :meth:`hold_callbacks` held for ``call_sid``, in order (then settle);
+        returns how many were sent."""
+        with self.lock:
+            held = self._held_callbacks.pop(call_sid, [])
+        for args in held:
+            self.engine.submit(self.callback, *args)
+        self.settle()
+        return len(held)
+
+    def resend(self, webhook: dict, *, url: Optional[str] = None, kind: Optional[str] = None,
+               **changes) -> WebhookResult:
+        """Send a POST webhook of :attr:`webhooks` again, signed afresh, with ``changes`` to
+        its parameters (and another ``url``/``kind``): a retry, or a request that arrives
+        after the call has ended — e.g. the action of the Gather in a webhook's answer
+        (:func:`gather_action`) with the ``Digits`` the caller pressed as they hung up.
+        Returns the :class:`WebhookResult` (``status``, ``body``)."""
+        call_sid = webhook.get("call_sid")
+        params = {**webhook["params"], **changes}
+        return self.post(params["AccountSid"], kind or webhook["kind"], url or webhook["url"],
+                         "POST", params, call_sid)
 
     def record_error(self, account_sid: str, code: int, message: str, url: str, method: str,
                      *, call_sid: Optional[str] = None, response_status: Optional[int] = None,

@@ -124,6 +124,10 @@ class RestApi:
             response = self.dispatch(request)
         except ApiError as error:
             response = error.response()
+        with self.sim.lock:
+            self.sim.rest_log.append({"method": request.method, "path": request.path_info,
+                                      "params": dict(request.POST.items()) if request.method == "POST" else {},
+                                      "status": response.status_code})
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:

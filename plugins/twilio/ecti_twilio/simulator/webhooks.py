@@ -49,11 +49,12 @@ class WebhookRecord:
     status: Optional[int]
     error_code: Optional[int]
     call_sid: Optional[str] = None
+    body: str = ""
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "url": self.url, "method": self.method,
                 "params": dict(self.params), "status": self.status,
-                "error_code": self.error_code, "call_sid": self.call_sid}
+                "error_code": self.error_code, "call_sid": self.call_sid, "body": self.body}
 
 
 class WebhookSender:
