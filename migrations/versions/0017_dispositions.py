@@ -5,7 +5,7 @@
   ``wrapped_up_at``: what the agent chose at wrap-up, kept as it was when chosen.
 
 Revision ID: 0017
-Revises: 0012
+Revises: 0016
 """
 from alembic import op
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from ecti.models.meta import UTCDateTime
 
 
 revision = "0017"
-down_revision = "0012"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

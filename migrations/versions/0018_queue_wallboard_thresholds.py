@@ -8,14 +8,14 @@
 Existing queues get the defaults.
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0017
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0018"
-down_revision = "0012"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

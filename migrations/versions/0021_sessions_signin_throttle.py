@@ -7,7 +7,7 @@
   app process.
 
 Revision ID: 0021
-Revises: 0012
+Revises: 0018
 """
 from alembic import op
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ import ecti.models.meta
 
 
 revision = "0021"
-down_revision = "0012"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
