@@ -75,9 +75,10 @@ def _origin(url: str) -> str | None:
 def security_headers_tween_factory(handler, registry):
     settings = registry.settings
     https = (settings.get("ecti.public_url") or "").startswith("https://")
-    # The Twilio simulator (development, tests) is driven from the browser at its own address.
+    # The Twilio simulator (development, tests) is driven from the browser at its own address, and
+    # the push server (live updates) may have its own (development: another port).
     extra = list(TWILIO_CONNECT)
-    for key in ("ecti.softphone.simulator_url", "ecti.twilio.api_base_url"):
+    for key in ("ecti.softphone.simulator_url", "ecti.twilio.api_base_url", "ecti.push.url"):
         origin = _origin(settings.get(key, ""))
         if origin and "twilio.com" not in origin and origin not in extra:
             extra.append(origin)

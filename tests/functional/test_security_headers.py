@@ -68,6 +68,17 @@ def test_hsts_when_the_public_url_is_https(app_settings, engine, clean_database)
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
+def test_a_push_server_at_another_address_may_be_connected_to(app_settings, engine, clean_database):
+    """Development runs the push server on its own port: its EventSource must not be blocked."""
+    import webtest as wt
+
+    from ecti.config import configure
+
+    settings = {**app_settings, "ecti.push.url": "http://127.0.0.1:6544/push/events"}
+    response = wt.TestApp(configure(settings, engine=engine).make_wsgi_app()).get("/login")
+    assert "http://127.0.0.1:6544" in directives(response)["connect-src"].split()
+
+
 def _templates():
     for base in ("ecti", "plugins"):
         yield from (p for p in (ROOT / base).rglob("*.jinja2") if "node_modules" not in p.parts)
