@@ -68,6 +68,7 @@ STATUS_PAGE_LABELS = {
     "wrap_up": _("Time in wrap-up"),
     "after_call_work": _("Time in after-call work"),
     "away": _("Time away"),
+    "disconnected": _("Time disconnected"),
 }
 
 STATUS_COLUMN_LABELS = {
