@@ -51,7 +51,7 @@ def setup(registry, engine, tenant_id: int, agents: int):
              "state": AgentState.idle if i % 2 == 0 else AgentState.on_call,
              "available_at": now - timedelta(seconds=(i * 7919) % 3600) if i % 2 == 0 else None,
              "status": "available" if i % 2 == 0 else "on_call", "status_since": now, "missed_in_row": 0, "calls_today": 0,
-             "talk_seconds_today": 0, "updated_at": now} for i, uid in enumerate(user_ids)
+             "talk_seconds_today": 0, "updated_at": now, "phone_seen_at": now} for i, uid in enumerate(user_ids)
         ])
         conn.execute(insert(QueueMember), [
             {"tenant_id": tenant_id, "queue_id": queue_id, "user_id": uid, "level": 1, "position": i} for i, uid in enumerate(user_ids)
