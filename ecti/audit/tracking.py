@@ -82,6 +82,9 @@ class Audited:
     children: tuple[Children, ...] = ()
     title: str | None = "name"
     archived: str | None = None
+    #: Names the parts of an item of a list of steps (``"settings.prompt"``, ``"next.1"``): a
+    #: function from the part's path to its label (a flow's steps).
+    parts: Any = None
     #: Labels of a field's stored values (``{"strategy": {"longest_idle": _("Longest idle")}}``),
     #: or the name of a plugin registry whose items have a ``label`` (``"holiday_calendars"``).
     choices: dict[str, dict[str, Any] | str] = field(default_factory=dict)
