@@ -6,8 +6,7 @@ did not happen. Secrets (passwords, carrier tokens) are never put in ``details``
 """
 from __future__ import annotations
 
-import enum
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pyramid.i18n import TranslationString
@@ -17,6 +16,7 @@ from ..i18n import _
 from ..models.meta import utcnow
 from ..tenancy.models import ROLE_LABELS, Role, Tenant
 from .models import AuditEntry
+from .tracking import plain as _jsonable
 
 #: Every action code, with the sentence that describes an entry (``${…}`` from its details).
 ACTIONS: dict[str, TranslationString] = {
@@ -43,20 +43,6 @@ FIELD_LABELS = {
     "role": _("role"),
     "locale": _("language"),
 }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    return str(value)
 
 
 def add_audit_entry(
