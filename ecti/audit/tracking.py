@@ -212,10 +212,10 @@ def snapshot(conn, model: type, spec: Audited, row_id: int) -> dict[str, Any] | 
 
 # --- the session hooks ------------------------------------------------------------------------
 
-def _subjects(session) -> set[tuple[type, int]]:
-    """(audited model, row id) of every audited row the coming flush writes, directly or
-    through a child row; new rows get an id first."""
-    found: set[tuple[type, int]] = set()
+def _subjects(session) -> set[tuple[type, Any]]:
+    """(audited model, the row object or its id) of every audited row the coming flush writes,
+    directly or through a child row (a queue member names its queue by id)."""
+    found: set[tuple[type, Any]] = set()
     parents = _parents()
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         cls = type(obj)
