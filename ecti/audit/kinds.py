@@ -19,9 +19,22 @@ from .tracking import Audited, Children, audit_kind, audit_model
 
 NAME = {"name": _("Name")}
 
+def _flow_part(path: str):
+    """A part of a flow step as the flow editor labels it."""
+    from ..ivr.forms import FIELD_LABELS, exit_label
+
+    section, _dot, name = path.partition(".")
+    if section == "settings":
+        return FIELD_LABELS.get(name, name)
+    if section == "next":
+        return exit_label(name)
+    return {"type": _("Step type")}.get(path, path)
+
+
 audit_model(Flow, Audited(
     kind="flow", label=_("Call flow"),
-    labels={**NAME, "start": _("First step"), "nodes": _("Steps")},
+    labels={**NAME, "start": _("First step"), "nodes": _("Step")},
+    parts=_flow_part,
 ))
 audit_model(Schedule, Audited(
     kind="schedule", label=_("Business hours"),

@@ -6,8 +6,7 @@ did not happen. Secrets (passwords, carrier tokens) are never put in ``details``
 """
 from __future__ import annotations
 
-import enum
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from pyramid.i18n import TranslationString
@@ -17,6 +16,7 @@ from ..i18n import _
 from ..models.meta import utcnow
 from ..tenancy.models import ROLE_LABELS, Role, Tenant
 from .models import AuditEntry
+from .tracking import plain as _jsonable
 
 #: Every action code, with the sentence that describes an entry (``${…}`` from its details).
 ACTIONS: dict[str, TranslationString] = {
@@ -44,20 +44,6 @@ FIELD_LABELS = {
     "role": _("role"),
     "locale": _("language"),
 }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    return str(value)
 
 
 def add_audit_entry(
@@ -268,13 +254,7 @@ def changes(localizer, entry: AuditEntry, registry=None) -> list[dict]:
             continue
         by_id_old, by_id_new = _rows_by_id(old), _rows_by_id(new)
         if by_id_old is not None or by_id_new is not None:
-            by_id_old, by_id_new = by_id_old or {}, by_id_new or {}
-            for key in list(by_id_old) + [k for k in by_id_new if k not in by_id_old]:
-                if by_id_old.get(key) != by_id_new.get(key):
-                    rows.append({
-                        "label": f"{label} {key}", "technical": True,
-                        "before": _code(by_id_old.get(key)), "after": _code(by_id_new.get(key)),
-                    })
+            rows.extend(_step_rows(localizer, spec, label, by_id_old or {}, by_id_new or {}, registry))
             continue
         if isinstance(old, dict) and isinstance(new, dict) and field in {"weekly", "retry"}:
             for key in list(old) + [k for k in new if k not in old]:
@@ -283,11 +263,62 @@ def changes(localizer, entry: AuditEntry, registry=None) -> list[dict]:
                                  "before": _shown(localizer, old.get(key)), "after": _shown(localizer, new.get(key))})
             continue
         technical = isinstance(old, dict) or isinstance(new, dict)
+        if not technical and _shown(localizer, old) == _shown(localizer, new):
+            continue  # e.g. nothing before and an empty list after
+        if technical and (old in (None, {}, [])) and (new in (None, {}, [])):
+            continue
         rows.append({
             "label": label, "technical": technical,
             "before": _code(old) if technical else _shown(localizer, _labelled(localizer, spec, field, old, registry)),
             "after": _code(new) if technical else _shown(localizer, _labelled(localizer, spec, field, new, registry)),
         })
+    return rows
+
+
+def _flat(item: dict) -> dict:
+    """A step as ``{"type": …, "settings.prompt": …, "next.1": …}`` (one level of nesting)."""
+    flat = {}
+    for key, value in item.items():
+        if key == "id":
+            continue
+        if isinstance(value, dict) and key in ("settings", "next"):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def _part_value(localizer, path: str, value, registry):
+    """A step's part as people read it: its type by label, a prompt by its text."""
+    if path == "type" and isinstance(value, str):
+        node_type = getattr(getattr(registry, "ecti", None), "ivr_node_types", {}).get(value)
+        return localizer.translate(node_type.label) if node_type is not None else value
+    if isinstance(value, dict) and ("text" in value or "prompt_id" in value):
+        if value.get("text"):
+            return value["text"]
+        return localizer.translate(_("Prompt #${id}", mapping={"id": value.get("prompt_id")}))
+    return _shown(localizer, value)
+
+
+def _step_rows(localizer, spec, label, old: dict, new: dict, registry) -> list[dict]:
+    """Rows of a list of steps keyed by id: an added or removed step as one row (its type), a
+    changed one by each changed part."""
+    rows = []
+    for key in list(old) + [k for k in new if k not in old]:
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if before is None or after is None or spec.parts is None:
+            rows.append({"label": f"{label} {key}", "technical": False,
+                         "before": _part_value(localizer, "type", (before or {}).get("type"), registry) if before else "—",
+                         "after": _part_value(localizer, "type", (after or {}).get("type"), registry) if after else "—"})
+            continue
+        flat_old, flat_new = _flat(before), _flat(after)
+        for path in list(flat_old) + [p for p in flat_new if p not in flat_old]:
+            if flat_old.get(path) != flat_new.get(path):
+                rows.append({"label": f"{label} {key} › {localizer.translate(spec.parts(path))}", "technical": False,
+                             "before": _part_value(localizer, path, flat_old.get(path), registry),
+                             "after": _part_value(localizer, path, flat_new.get(path), registry)})
     return rows
 
 

@@ -82,6 +82,9 @@ class Audited:
     children: tuple[Children, ...] = ()
     title: str | None = "name"
     archived: str | None = None
+    #: Names the parts of an item of a list of steps (``"settings.prompt"``, ``"next.1"``): a
+    #: function from the part's path to its label (a flow's steps).
+    parts: Any = None
     #: Labels of a field's stored values (``{"strategy": {"longest_idle": _("Longest idle")}}``),
     #: or the name of a plugin registry whose items have a ``label`` (``"holiday_calendars"``).
     choices: dict[str, dict[str, Any] | str] = field(default_factory=dict)
@@ -151,15 +154,16 @@ def _spec_of(cls: type) -> Audited | None:
 
 # --- reading a row as the database holds it ---------------------------------------------------
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """``value`` as JSON can hold it (enums by value, times in ISO 8601)."""
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
@@ -185,7 +189,7 @@ def _row_dict(conn, row, columns: Iterable[str], refs: dict) -> dict[str, Any]:
         value = row[name]
         if name in refs and value is not None:
             value = _resolve(conn, refs[name], value)
-        result[name] = _plain(value)
+        result[name] = plain(value)
     return result
 
 
@@ -208,10 +212,10 @@ def snapshot(conn, model: type, spec: Audited, row_id: int) -> dict[str, Any] | 
 
 # --- the session hooks ------------------------------------------------------------------------
 
-def _subjects(session) -> set[tuple[type, int]]:
-    """(audited model, row id) of every audited row the coming flush writes, directly or
-    through a child row; new rows get an id first."""
-    found: set[tuple[type, int]] = set()
+def _subjects(session) -> set[tuple[type, Any]]:
+    """(audited model, the row object or its id) of every audited row the coming flush writes,
+    directly or through a child row (a queue member names its queue by id)."""
+    found: set[tuple[type, Any]] = set()
     parents = _parents()
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         cls = type(obj)
@@ -369,7 +373,7 @@ def _entry(spec, op, tenant_id, target_id, target_type, before, after, actor, ac
         action=f"{spec.kind}.{op}",
         target_type=target_type,
         target_id=target_id,
-        details=_plain(details),
+        details=plain(details),
         at=utcnow(),
     )
 
@@ -416,7 +420,7 @@ def record_change(
         session.flush()
     entry = _entry(
         spec, op, tenant_id, getattr(target, "id", None), type(target).__name__ if target is not None else None,
-        _plain(dict(before)) if before is not None else None, _plain(dict(after)) if after is not None else None,
+        plain(dict(before)) if before is not None else None, plain(dict(after)) if after is not None else None,
         actor, actor_name, session.info.get(VIA_KEY),
     )
     if title is not None:

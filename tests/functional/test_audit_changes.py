@@ -40,7 +40,7 @@ def change_flow(c):
     created = c.api.post("/api/v1/ivr/flows", json=_flow(), headers=c.headers)
     assert created.status_int == 201, created.json
     c.api.put(f"/api/v1/ivr/flows/{created.json['id']}", json=_flow("ようこそ。"), headers=c.headers)
-    return "flow.update", "ステップ welcome", "お電話ありがとうございます。", "ようこそ。"
+    return "flow.update", "ステップ welcome › 発信者に読み上げる文章", "お電話ありがとうございます。", "ようこそ。"
 
 
 def change_number(c):
