@@ -28,6 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._common import figure  # noqa: E402
+
 
 def serve(app):
     from waitress.server import create_server
@@ -65,6 +67,12 @@ def figures(samples: list[float]) -> str:
     ordered = sorted(samples)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return f"healthz p50 {statistics.median(ordered) * 1000:7.1f} ms  p99 {p99 * 1000:7.1f} ms  max {ordered[-1] * 1000:7.1f} ms  ({len(ordered)} probes)"
+
+
+def headline(key: str, samples: list[float]) -> None:
+    ordered = sorted(samples)
+    figure(f"signin_burst.{key}.healthz_p50", statistics.median(ordered) * 1000, "ms")
+    figure(f"signin_burst.{key}.healthz_p99", ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, "ms")
 
 
 def run(base: str, attempts: int, concurrency: int, spread: bool) -> tuple[list[float], Counter, float]:
@@ -113,6 +121,8 @@ def main() -> None:
           f"{default_concurrency()} concurrent argon2 verification(s)")
     scenarios = [("idle", None, None), ("spread, unbounded (before)", True, args.concurrency),
                  ("spread, bounded (after)", True, None), ("one address (after)", False, None)]
+    keys = {"idle": "idle", "spread, unbounded (before)": "unbounded", "spread, bounded (after)": "bounded",
+            "one address (after)": "one_address"}
     for name, spread, limit in scenarios:
         settings = {**base_settings(url), "ecti.trusted_proxies": "127.0.0.1"}
         if limit:
@@ -129,10 +139,12 @@ def main() -> None:
                 timer.start()
                 probe(base, stop, latencies)
                 print(f"{name:<28} {figures(latencies)}")
+                headline(keys[name], latencies)
                 continue
             latencies, statuses, elapsed = run(base, args.attempts, args.concurrency, spread)
             answers = ", ".join(f"{status}×{n}" for status, n in sorted(statuses.items()))
             print(f"{name:<28} {figures(latencies)}  burst {elapsed:5.1f} s  answers {answers}")
+            headline(keys[name], latencies)
         finally:
             server.close()
     engine.dispose()

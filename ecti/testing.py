@@ -463,9 +463,15 @@ def chromium():
 
 
 @pytest.fixture
-def page(chromium):
-    """A fresh browser tab (its own cookies) in Japanese."""
-    context = chromium.new_context(locale="ja-JP", viewport={"width": 1200, "height": 800})
+def page(chromium, request):
+    """A fresh browser tab (its own cookies) in Japanese, under the pages' content security policy.
+
+    A test marked ``bypass_csp`` gets a tab where the policy is not enforced: Playwright's
+    ``wait_for_function`` compiles its predicate with ``eval``, which the policy forbids. The pages'
+    own scripts are checked under the policy by ``tests/browser/test_security_browser.py``.
+    """
+    bypass = request.node.get_closest_marker("bypass_csp") is not None
+    context = chromium.new_context(locale="ja-JP", viewport={"width": 1200, "height": 800}, bypass_csp=bypass)
     tab = context.new_page()
     tab.set_default_timeout(10_000)
     yield tab

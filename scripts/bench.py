@@ -36,6 +36,8 @@ def runs(pg: str) -> list[list[str]]:
         ["benchmarks/recording_media.py"],
         ["benchmarks/softphone_ready.py"],
         ["benchmarks/tts.py"],
+        ["benchmarks/push.py", "--url", pg],
+        ["benchmarks/signin_burst.py"],
     ]
 
 

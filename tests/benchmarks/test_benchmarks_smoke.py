@@ -32,6 +32,9 @@ SCRIPTS = {
     "recording_media.py": (("sqlite",), ["recording_media.whole", "recording_media.first_64k", "recording_media.last_64k"]),
     "softphone_ready.py": (("sqlite",), ["softphone.ready.cold", "softphone.ready.warm", "softphone.weight.cold"]),
     "tts.py": (("none",), ["tts.render_20", "tts.render_50", "tts.cache_hit"]),
+    "push.py": (("pg",), ["push.latency_p50", "push.latency_p99", "push.server_rss", "push.server_cpu", "push.delivered"]),
+    "signin_burst.py": (("sqlite",), [f"signin_burst.{k}.healthz_{p}" for k in ("idle", "unbounded", "bounded", "one_address")
+                                      for p in ("p50", "p99")]),
     "webhook_throughput.py": (("sqlite", "pg"), ["webhook.{db}.rate", "webhook.{db}.p99", "webhook.{db}.ratio_to_minimal",
                                                  "webhook.{db}.minimal_ratio_to_hello"]),
 }

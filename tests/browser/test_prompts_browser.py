@@ -1,7 +1,8 @@
 """The prompt library in real Chromium: the listen button plays the rendered voice."""
 import pytest
 
-pytestmark = pytest.mark.browser
+# wait_for_function needs eval, which the pages' CSP forbids (ecti.testing.page)
+pytestmark = [pytest.mark.browser, pytest.mark.bypass_csp]
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@ the browser knows its length and can seek (F-REC-2)."""
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.browser
+# wait_for_function needs eval, which the pages' CSP forbids (ecti.testing.page)
+pytestmark = [pytest.mark.browser, pytest.mark.bypass_csp]
 
 
 def test_the_player_plays_and_seeks_a_message_through_ecti(telephony, db, make_user, page, h):

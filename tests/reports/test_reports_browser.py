@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
+# wait_for_function needs eval, which the pages' CSP forbids (ecti.testing.page)
+pytestmark = [pytest.mark.browser, pytest.mark.bypass_csp]
 
 SHOTS = Path(os.environ.get("ECTI_SHOTS", "/tmp/shots/wallboard"))
 MOMENT = re.compile(r"^\d{4}/\d{2}/\d{2}（[月火水木金土日]）\d{2}:\d{2}$")

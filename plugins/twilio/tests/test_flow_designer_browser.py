@@ -17,7 +17,8 @@ from ecti.ivr.models import Flow
 from ecti.telephony.models import PhoneNumber
 from ecti_twilio.testing import MAIN_NUMBER
 
-pytestmark = pytest.mark.browser
+# wait_for_function needs eval, which the pages' CSP forbids (ecti.testing.page)
+pytestmark = [pytest.mark.browser, pytest.mark.bypass_csp]
 
 SHOTS = os.environ.get("ECTI_SHOTS", "/tmp/shots/flow")
 GREETING = "お電話ありがとうございます。テレフォン株式会社です。"
