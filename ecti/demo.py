@@ -38,8 +38,22 @@ def seed_demo(session, ctx) -> list[tuple[str, str, str]]:
     session.flush()
     if number.flow_id is None:
         number.flow_id = _seed_flow(session, ctx, tenant).id
+    _seed_dispositions(session, tenant)
     session.flush()
     return [(email, password, role.value) for _slug, email, _name, role, password in DEMO_USERS]
+
+
+#: The demo's disposition codes (wrap-up): code and label.
+DEMO_DISPOSITIONS = (("resolved", "解決"), ("info_sent", "資料送付"), ("callback", "折り返し予定"), ("sale", "成約"), ("complaint", "苦情"))
+
+
+def _seed_dispositions(session, tenant) -> None:
+    from .dispositions.models import DispositionCode
+
+    if session.scalar(select(DispositionCode.id).where(DispositionCode.tenant_id == tenant.id).limit(1)) is not None:
+        return
+    session.add_all([DispositionCode(tenant_id=tenant.id, code=code, label=label, position=i, active=True)
+                     for i, (code, label) in enumerate(DEMO_DISPOSITIONS, 1)])
 
 
 DEMO_FLOW = {

@@ -80,16 +80,12 @@ PAGE_STRINGS = {
     "ended_no_answer": _("Nobody answered."),
     "ended_failed": _("The call could not be connected."),
     "ended_refused": _("The call was not placed."),
-    "next": _("Next:"),
-    "change_status": _("Change status"),
     "away_reason": _("Away (${reason})"),
     "no_disposition": _("Choose a disposition"),
     "wrap_saved": _("Saved."),
-    "wrap_call": _("${number} · ${time}"),
     "sms_sent": _("Sent."),
     "sms_empty": _("No messages with this number yet."),
     "sms_no_number": _("Enter the number to send to."),
-    "muted": _("Muted"),
 }
 
 

@@ -133,7 +133,7 @@ def test_query_parameters_are_in_the_openapi_document(webtest):
         assert not any(p["required"] for p in period.values()) and period["from"]["description"]
         assert {"400", "422"} <= set(document["paths"][f"/api/v1/reports/{report}"]["get"]["responses"])
     calls = params("/api/v1/calls")
-    assert set(calls) == {"from", "to", "direction", "agent", "queue", "number", "outcome", "after", "before", "limit"}
+    assert set(calls) == {"from", "to", "direction", "agent", "queue", "number", "outcome", "disposition", "after", "before", "limit"}
     assert calls["limit"]["schema"]["minimum"] == 1 and "abandoned" in str(calls["outcome"]["schema"])
     assert "parameters" not in document["paths"]["/api/v1/reports/wallboard"]["get"]  # no query declared: none listed
 

@@ -281,6 +281,10 @@
       me = await api("GET", "/acd/me");
       if (me.call && (!wrap || wrap.callId !== me.call.call_id)) {
         startWrap({callId: me.call.call_id, direction: "inbound", number: me.call.caller_number, display: me.call.caller_display});
+      } else if (!wrap && me.status === "wrap_up" && logCalls.length) {
+        // The phone was (re)opened during the wrap-up: the call is the latest of the log.
+        const last = logCalls[0];
+        startWrap({callId: last.call_id, direction: last.direction, number: last.number, display: last.display});
       }
       render();
       window.dispatchEvent(new CustomEvent("ecti:me", {detail: me}));
