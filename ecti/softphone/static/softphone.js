@@ -190,11 +190,19 @@
 
   // --- polling -------------------------------------------------------------------------------
 
+  // Refreshes overlap (a push hint, an action, the poll): an answer older than the one already
+  // shown is dropped, so a slow early answer never puts back a state that has changed since.
+  let refreshSent = 0;
+  let refreshShown = 0;
   async function refresh() {
     lastRefresh = Date.now();
+    const sent = ++refreshSent;
     try {
       const previous = me;
-      me = await api("GET", "/acd/me");
+      const answer = await api("GET", "/acd/me");
+      if (sent < refreshShown) return;
+      refreshShown = sent;
+      me = answer;
       render();
       window.dispatchEvent(new CustomEvent("ecti:me", {detail: me}));
       announce(previous, me);
