@@ -139,10 +139,22 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.hub.dispatch(payload)
 
 
+#: The datagram socket's receive buffer: a busy moment of the server must not drop hints (the
+#: kernel caps it at net.core.rmem_max).
+UDP_BUFFER = 4 * 1024 * 1024
+
+
 async def udp_feed(hub: Hub, url: str, secret: str) -> None:
+    import socket
+
     host, _, port = url.split("://", 1)[1].rpartition(":")
+    host = host.strip("[]")
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_BUFFER)
+    sock.bind((host, int(port)))
     loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(hub, secret), local_addr=(host.strip("[]"), int(port)))
+    transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(hub, secret), sock=sock)
     hub.feed = "listening"
     try:
         await asyncio.Future()

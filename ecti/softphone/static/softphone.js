@@ -94,7 +94,7 @@
 
   function presenceLabel() {
     if (me.presence === "away" && me.away_reason) return fill(T.away_reason, {reason: me.away_reason});
-    return T[me.presence] || me.presence;
+    return T[me.presence] || me.status_label;
   }
 
   function renderStatus() {
@@ -274,11 +274,19 @@
 
   // --- polling -------------------------------------------------------------------------------
 
+  // Refreshes overlap (a push hint, an action, the poll): an answer older than the one already
+  // shown is dropped, so a slow early answer never puts back a state that has changed since.
+  let refreshSent = 0;
+  let refreshShown = 0;
   async function refresh() {
     lastRefresh = Date.now();
+    const sent = ++refreshSent;
     try {
       const previous = me;
-      me = await api("GET", "/acd/me");
+      const answer = await api("GET", "/acd/me");
+      if (sent < refreshShown) return;
+      refreshShown = sent;
+      me = answer;
       if (me.call && (!wrap || wrap.callId !== me.call.call_id)) {
         startWrap({callId: me.call.call_id, direction: "inbound", number: me.call.caller_number, display: me.call.caller_display});
       } else if (!wrap && me.status === "wrap_up" && logCalls.length) {
