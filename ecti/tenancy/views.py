@@ -249,6 +249,8 @@ def api_user(request):
 def api_user_update(request, body: UserUpdate):
     user = get_or_404(request, User, request.matchdict["id"])
     before = {"display_name": user.display_name, "role": user.role.value, "locale": user.locale}
+    if body.is_active is False and user.is_active and user.id == request.identity.id:
+        raise UserError("cannot_deactivate_self", _("You cannot deactivate yourself."), field="is_active", status=422)
     check_admin_remains(request.db, user, role=Role(body.role) if body.role else None, active=body.is_active)
     if body.display_name is not None:
         user.display_name = body.display_name.strip()
@@ -257,8 +259,6 @@ def api_user_update(request, body: UserUpdate):
     if body.locale is not None:
         user.locale = body.locale
     if body.is_active is not None and body.is_active != user.is_active:
-        if user.id == request.identity.id and not body.is_active:
-            raise UserError("cannot_deactivate_self", _("You cannot deactivate yourself."), field="is_active", status=422)
         set_user_active(request.db, user, body.is_active)
         record_audit(request, "user.activate" if body.is_active else "user.deactivate", user, email=user.email)
     after = {"display_name": user.display_name, "role": user.role.value, "locale": user.locale}

@@ -29,6 +29,7 @@ def test_the_core_operations_answer_as_documented(api, login, make_tenant, make_
     new = api.post("/api/v1/users", json={"email": "a@acme.example", "display_name": "A", "role": "agent", "password": "long enough pw"}, headers=headers)
     api.get(f"/api/v1/users/{new.json['id']}")
     api.patch(f"/api/v1/users/{new.json['id']}", json={"display_name": "B"}, headers=headers)
+    api.delete(f"/api/v1/users/{new.json['id']}/sessions", headers=headers)
     api.get("/api/v1/users")
     numbers = api.get("/api/v1/numbers").json["numbers"]
     assert numbers[0]["display"] == "050-1111-2222"
