@@ -377,7 +377,9 @@ class _RequestTracebacks(logging.Handler):
         self.found: list[str] = []
 
     def emit(self, record):
-        if record.exc_info and (record.name.startswith("waitress") or record.getMessage().startswith("internal error on")):
+        message = record.getMessage()
+        # (not waitress's own "Exception when servicing": a live server closed under a keep-alive connection)
+        if record.exc_info and (message.startswith("Exception while serving") or message.startswith("internal error on")):
             self.found.append(self.format(record))
 
 

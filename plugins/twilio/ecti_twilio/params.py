@@ -65,12 +65,13 @@ RULES: dict[str, tuple[re.Pattern | None, int]] = {
     "Body": (None, 1600),
 }
 
-#: The parameters every request to a route must carry (one of each tuple).
+#: The parameters every request to a route must carry (one of each tuple). Continuations
+#: (``/step/…``) require none: some of Twilio's callbacks there come without a CallSid (a
+#: conference's own events, its recordings) and name ECTI's call in the URL instead.
 REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
     "twilio.incoming": (("CallSid",), ("From",), ("To",)),
     "twilio.client": (("CallSid",), ("From",)),
     "twilio.status": (("CallSid",), ("CallStatus",)),
-    "twilio.step": (("CallSid",),),
     "twilio.sms_incoming": (("MessageSid", "SmsSid"), ("From",), ("To",)),
     "twilio.sms_status": (("MessageSid", "SmsSid"), ("MessageStatus", "SmsStatus")),
 }
