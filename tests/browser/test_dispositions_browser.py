@@ -3,7 +3,6 @@
 import pytest
 from playwright.sync_api import expect
 
-from .test_console_browser import demo  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
 SHOTS = "/tmp/shots/phone"
