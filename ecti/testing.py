@@ -443,6 +443,15 @@ def live_server(app):
 CHROMIUM = "/usr/bin/chromium"
 
 
+def switch_to_english(page) -> None:
+    """Choose English as a user does: on console pages the switch is in the account menu."""
+    menu = page.locator("summary.ecti-menu__trigger")
+    if menu.count():
+        menu.click()
+    page.get_by_role("button", name="English").first.click()
+    page.wait_for_load_state()
+
+
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's Chromium driven by Playwright (never a browser downloaded by Playwright)."""

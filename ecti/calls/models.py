@@ -174,7 +174,10 @@ class Call(TenantScoped, Base):
     disposition: Mapped[str | None] = mapped_column(String(40))
     disposition_label: Mapped[str | None] = mapped_column(String(100))
     wrap_up_note: Mapped[str | None] = mapped_column(Text)
-    wrapped_up_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: The user who saved the wrap-up (an id, not a foreign key: adding one to ``calls`` on SQLite
+    #: would copy the table, and dropping the old one cascades to every call's events; users are
+    #: deactivated, not deleted).
+    wrapped_up_by: Mapped[int | None] = mapped_column(Integer)
     wrapped_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     events: Mapped[list["CallEvent"]] = relationship(

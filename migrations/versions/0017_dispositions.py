@@ -35,20 +35,20 @@ def upgrade():
     with op.batch_alter_table("disposition_codes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_disposition_codes_tenant_id"), ["tenant_id"], unique=False)
 
-    with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("disposition", sa.String(length=40), nullable=True))
-        batch_op.add_column(sa.Column("disposition_label", sa.String(length=100), nullable=True))
-        batch_op.add_column(sa.Column("wrap_up_note", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("wrapped_up_by", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("wrapped_up_at", UTCDateTime(timezone=True), nullable=True))
-        batch_op.create_foreign_key(batch_op.f("fk_calls_wrapped_up_by_users"), "users", ["wrapped_up_by"], ["id"], ondelete="SET NULL")
-        batch_op.create_index("ix_calls_list_disposition", ["tenant_id", "disposition", "started_at", "id"], unique=False)
+    # Plain ADD COLUMN, never a batch copy of ``calls``: on SQLite the copy drops the old table, and
+    # dropping a table deletes its rows first, which cascades to every call's events, agents,
+    # recordings and queue entries (so no new foreign key on ``calls`` either).
+    op.add_column("calls", sa.Column("disposition", sa.String(length=40), nullable=True))
+    op.add_column("calls", sa.Column("disposition_label", sa.String(length=100), nullable=True))
+    op.add_column("calls", sa.Column("wrap_up_note", sa.Text(), nullable=True))
+    op.add_column("calls", sa.Column("wrapped_up_by", sa.Integer(), nullable=True))
+    op.add_column("calls", sa.Column("wrapped_up_at", UTCDateTime(timezone=True), nullable=True))
+    op.create_index("ix_calls_list_disposition", "calls", ["tenant_id", "disposition", "started_at", "id"], unique=False)
 
 
 def downgrade():
+    op.drop_index("ix_calls_list_disposition", table_name="calls")
     with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.drop_index("ix_calls_list_disposition")
-        batch_op.drop_constraint(batch_op.f("fk_calls_wrapped_up_by_users"), type_="foreignkey")
         batch_op.drop_column("wrapped_up_at")
         batch_op.drop_column("wrapped_up_by")
         batch_op.drop_column("wrap_up_note")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ecti.testing import switch_to_english
+
 pytestmark = pytest.mark.browser
 
 SHOTS = Path("/tmp/shots/audit")
@@ -50,7 +52,7 @@ def test_the_audit_page_shows_each_change_readably(chromium, live_server, change
 
     for language in ("ja", "en"):
         if language == "en":
-            page.get_by_role("button", name="English").first.click()
+            switch_to_english(page)
         page.goto(live_server + "/admin/audit")
         actions = [a for a in page.locator("#audit-entries > tbody > tr").evaluate_all("rows => rows.map(r => r.dataset.action)")]
         assert actions == ["flow.update", "flow.create", "queue.update", "queue.update", "queue.create", "phone_number.create"], actions

@@ -42,6 +42,10 @@ def test_each_role_lands_where_it_works_and_next_is_respected(page, live_server,
             assert nav.get_by_role("link").all_inner_texts() == ["ソフトフォン", "会話一覧", "留守番電話の受信箱", "SMS"]
             assert nav.get_by_role("link", name="ソフトフォン").get_attribute("aria-current") == "page"
         elif role == "supervisor":
+            # The wallboard is a wall screen of its own (no console around it); its link leads back.
+            assert nav.count() == 0
+            page.get_by_role("link", name="レポート").click()
+            page.wait_for_url(live_server + "/reports/queues*")
             assert nav.get_by_role("heading").all_inner_texts()[:2] == ["通話", "分析"]
             assert "管理" not in nav.get_by_role("heading").all_inner_texts()
         else:

@@ -1,6 +1,8 @@
 """The disposition codes page (設定 → 処理コード) and where dispositions show, in Chromium at
 1366×768 and 1920×1080, Japanese and English (screenshots in /tmp/shots/phone/)."""
 import pytest
+
+from ecti.testing import switch_to_english
 from playwright.sync_api import expect
 
 
@@ -42,7 +44,7 @@ def test_an_admin_keeps_the_codes_and_sees_them_in_the_console(page, live_server
     page.screenshot(path=f"{SHOTS}/console-calls-ja-1920.png")
     page.goto(live_server + "/reports/center")
     expect(page.locator("#dispositions-table")).to_be_visible()
-    page.get_by_role("button", name="English").click()
+    switch_to_english(page)
     page.goto(live_server + "/admin/dispositions")
     expect(page.get_by_role("heading", name="Disposition codes")).to_be_visible()
     for width, height in ((1366, 768), (1920, 1080)):

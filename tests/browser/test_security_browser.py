@@ -5,7 +5,7 @@ import re
 import pytest
 from pyramid.interfaces import IRoutesMapper
 
-from ecti.testing import serve_in_thread
+from ecti.testing import serve_in_thread, switch_to_english
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +85,7 @@ def test_the_sessions_page_in_both_languages(chromium, live_server, demo, size, 
     email, password = demo["admin"]
     sign_in(page, live_server, email, password)
     if lang == "en":
-        page.get_by_role("button", name="English").click()
+        switch_to_english(page)
     page.get_by_role("link", name="ログイン中の端末" if lang == "ja" else "Your sessions").click()
     heading = "ログイン中の端末" if lang == "ja" else "Your sessions"
     assert page.get_by_role("heading", name=heading).is_visible()

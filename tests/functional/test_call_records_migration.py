@@ -15,7 +15,7 @@ def test_existing_calls_get_their_company_number_outcome_and_dialling_agent(engi
     session = make_session_factory(engine)()
     with all_tenants(session):
         tenant = create_tenant(session, slug="old", name="旧データ")
-        agent = create_user(session, tenant=tenant, email="old@example.jp", display_name="古川", role=Role.agent, password="x" * 12)
+        agent = create_user(session, tenant=tenant, email="old@example.jp", display_name="古川", role=Role.agent, password="correct horse battery")
         session.commit()
         tenant_id, agent_id = tenant.id, agent.id
     session.close()

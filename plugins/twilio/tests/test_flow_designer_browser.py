@@ -11,6 +11,8 @@ import urllib.request
 import wave
 
 import pytest
+
+from ecti.testing import switch_to_english
 from sqlalchemy import select
 
 from ecti.ivr.models import Flow
@@ -258,7 +260,7 @@ def test_screenshots_of_the_editor(telephony, main_flow, page, language):
     watch = Watch(page)
     sign_in(page, telephony.base_url, admin)
     if language == "en":
-        page.get_by_role("button", name="English").click()
+        switch_to_english(page)
     os.makedirs(SHOTS, exist_ok=True)
     for width, height in ((1366, 768), (1920, 1080)):
         page.set_viewport_size({"width": width, "height": height})
