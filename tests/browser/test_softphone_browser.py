@@ -247,7 +247,7 @@ def test_the_softphone_learns_a_change_made_elsewhere_through_the_push_channel(t
     csrf = login(telephony.webtest, boss)
     telephony.webtest.put_json(f"/api/v1/acd/agents/{a.id}/presence", {"presence": "away", "reason": "研修"},
                                headers={"X-CSRF-Token": csrf})
-    expect(page.locator(".sp-status")).to_have_text("離席中 (研修)", timeout=5000)
+    expect(page.locator(".sp-status")).to_have_text("離席中（研修）", timeout=5000)
     page.screenshot(path=shot("softphone-pushed-away-ja.png"))
 
 
@@ -322,7 +322,7 @@ def test_an_agent_who_closes_the_phone_is_out_of_routing_the_call_goes_to_the_ot
         report = chromium.new_context(locale="ja-JP", viewport={"width": 1366, "height": 768}).new_page()
         sign_in_console(report, telephony.base_url, boss)
         report.goto(telephony.base_url + "/reports/agents")
-        expect(report.get_by_role("columnheader", name="切断中 (秒)")).to_be_visible()
+        expect(report.get_by_role("columnheader", name="切断時間")).to_be_visible()
         report.screenshot(path=shot("agent-report-disconnected.png"), full_page=True)
         reopened.screenshot(path=shot("softphone-reopened.png"))
     finally:
