@@ -70,7 +70,7 @@ def test_an_admin_builds_a_flow_saves_it_and_places_a_test_call(telephony, make_
     [call] = [c for c in telephony.sim.calls.values() if c.to == MAIN_NUMBER]
     assert call.sid in page.locator(".test-call").inner_text()
     assert telephony.sim.call(call.sid).said() == [GREETING]
-    assert page.get_by_role("status").inner_text() == "通話は終了しました。"
+    assert page.locator("p.status[role=status]").inner_text() == "通話は終了しました。"
 
 
 def test_without_the_simulator_the_editor_explains_there_is_no_test_call(webtest, login, make_tenant, make_user, db):
