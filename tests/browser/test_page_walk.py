@@ -57,6 +57,7 @@ def record_ids(db, tenant_id) -> dict[str, dict]:
         "admin.prompt": _record(db, Prompt, tenant_id=tenant_id),
         "operator.tenant": tenant_id,
         "ivr.flow": _record(db, Flow, tenant_id=tenant_id),
+        "ivr.flow_form": _record(db, Flow, tenant_id=tenant_id),
         "ivr.schedule": _record(db, Schedule, tenant_id=tenant_id),
         "admin.queue": _record(db, Queue, tenant_id=tenant_id),
         "dialer.list": _record(db, DialingList, tenant_id=tenant_id),
@@ -358,7 +359,8 @@ def test_every_page_of_the_role_fits_works_and_is_accessible(role, company, tele
                 # Screenshots of the main pages (lists, settings); record pages are checked alike.
                 walk.visit(path, label, axe=True, screenshot="{" not in pattern)
             if other:
-                page.goto(telephony.base_url + LANDING[role])
+                # The language switch is in the console's account menu (the wallboard has none).
+                page.goto(telephony.base_url + ("/reports/queues" if role == "supervisor" else LANDING[role]))
                 switch_language(page, other)
     finally:
         context.close()
