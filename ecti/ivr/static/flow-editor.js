@@ -571,14 +571,10 @@
     }).then(function () { saveButton.disabled = false; });
   });
 
-  // --- size: the whole window below the console's header ----------------------------------
+  // --- size: the console's main column, down to the bottom of the window ------------------
   var designer = document.getElementById("flow-designer");
   function fitWindow() {
     var gap = 12;
-    designer.style.marginLeft = "0px";
-    var left = designer.getBoundingClientRect().left;
-    designer.style.marginLeft = (gap - left) + "px";
-    designer.style.width = (document.documentElement.clientWidth - 2 * gap) + "px";
     var top = designer.getBoundingClientRect().top + window.scrollY;
     designer.style.height = Math.max(480, window.innerHeight - top - gap) + "px";
     if (cy) { cy.resize(); }
