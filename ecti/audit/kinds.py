@@ -68,6 +68,10 @@ audit_model(Queue, Audited(
         "announce_position": _("Announce position"), "announce_wait": _("Announce estimated wait"),
         "archived_at": _("Deleted"), "members": _("Members"), "recording": _("Recording"),
         "user_id": _("Agent"), "level": _("Level"), "position": _("Order"), "record": _("Record calls"),
+        "wallboard_waiting_amber": _("Wallboard: amber from calls waiting"), "wallboard_waiting_red": _("Wallboard: red from calls waiting"),
+        "wallboard_wait_amber": _("Wallboard: amber from longest wait (s)"), "wallboard_wait_red": _("Wallboard: red from longest wait (s)"),
+        "wallboard_service_level_amber": _("Wallboard: amber below service level (%)"),
+        "wallboard_service_level_red": _("Wallboard: red below service level (%)"),
     },
     choices={"strategy": "routing_strategies"},
     exclude=("cursor",),  # moved by round-robin routing on every call

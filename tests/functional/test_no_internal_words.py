@@ -274,12 +274,12 @@ def test_no_page_shows_an_internal_identifier(app, site, login):
     login(browser, site["users"]["admin"])
     schedule = f"/admin/ivr/schedules/{ids['schedule'].id}"
     states = {f"{schedule}?at={at}": browser.get(schedule, {"at": at}) for at in ("2026-06-10T10:00", "2026-06-14T10:00", "2026-01-01T10:00")}
-    form = browser.get(f"/admin/ivr/flows/{ids['flow'].id}").forms["flow-editor"]
+    form = browser.get(f"/admin/ivr/flows/{ids['flow'].id}/form").forms["flow-editor"]
     for field in form.fields:
         if field.endswith("settings.destinations"):
             form[field] = ""
     states["flow editor, refused"] = form.submit("action", value="save", status=422)
-    form = browser.get(f"/admin/ivr/flows/{ids['flow'].id}").forms["flow-editor"]
+    form = browser.get(f"/admin/ivr/flows/{ids['flow'].id}/form").forms["flow-editor"]
     form["new.type"], form["new.id"] = "forward", "extra"
     USER_DATA.add("extra")
     added = form.submit("action", value="add")
@@ -292,4 +292,3 @@ def test_no_page_shows_an_internal_identifier(app, site, login):
     print(f"{seen} pages rendered; routes with other placeholders: {unmapped}")
     assert seen > 60, f"only {seen} pages rendered"
     assert not failures, "internal words on screen:\n" + "\n".join(f"{page}: {', '.join(found)}" for page, found in sorted(failures.items()))
-    assert not unmapped or True  # routes with other placeholders are listed in the report below
