@@ -794,7 +794,12 @@ def test_no_acd_call_is_offered_to_an_agent_with_an_open_row_even_after_away_and
     assert db.scalar(select(func.count()).select_from(Offer)) == 0
     in_tx(app, company.tenant.id, lambda r: services.record_result(r, r.db.get(User, user.id), attempt_id, Outcome.connected,
                                                                   now=t0 + timedelta(seconds=60)))
-    # With the result recorded the waiting call is offered to the agent at once.
+    # With the result recorded the waiting call is offered to the agent at once (their phone is
+    # still there: it kept sending its heartbeat).
+    db.rollback()  # a fresh snapshot: the app wrote since this session last read
+    agent = db.get(Agent, user.id)
+    agent.phone_seen_at = t0 + timedelta(seconds=60)
+    db.commit()
     assert _route(app, company, queue_id, t0 + timedelta(seconds=61)) == 1
     db.rollback()
     assert db.scalar(select(Offer.user_id)) == user.id
