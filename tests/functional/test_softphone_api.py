@@ -93,7 +93,10 @@ def test_the_pages_are_for_agents_and_may_be_framed(webtest, db, make_tenant, ma
     tenant = _tenant_with_numbers(db, make_tenant)
     login(webtest, make_user(tenant, role="agent"))
     page = webtest.get("/softphone")
-    assert "X-Frame-Options" not in page.headers
+    # Framed by the company's own pages only ('self' here: no CRM domain configured); a CRM's
+    # domains would come in frame-ancestors, which is why X-Frame-Options never says DENY here.
+    assert "frame-ancestors 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers.get("X-Frame-Options", "SAMEORIGIN") == "SAMEORIGIN"
     assert 'data-device="twilio"' in page.text  # no simulator configured: the real SDK
     assert "050-1234-5678" in page.text and "発信者番号" in page.text
     assert "salesforce-lightning-design-system.min.css" in page.text

@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ecti.acd.models import AgentStatusChange, EntryStatus, Offer, OfferStatus, Outcome, Queue, QueueEntry
-from ecti.calls.models import Call, CallEvent, CallStatus, Direction, EventKind
+from ecti.calls.models import Call, CallEvent, CallOutcome, CallStatus, Direction, EventKind
 from ecti.db import set_tenant_scope
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -66,6 +66,9 @@ class Writer:
         call = Call(tenant_id=self.tenant_id, carrier_call_id=f"CA{self.n:032d}", direction=direction, from_number=frm, to_number=to,
                     status=CallStatus.completed if ended else CallStatus.in_progress, started_at=started, answered_at=answered,
                     ended_at=ended, duration_seconds=int((ended - started).total_seconds()) if ended else None, user_id=user_id)
+        if direction is Direction.outbound and answered and ended:
+            # The call summary's facts for an outgoing call the called party answered (ecti.calls.summary).
+            call.outcome, call.talk_seconds = CallOutcome.answered, int((ended - answered).total_seconds())
         self.db.add(call)
         self.db.flush()
         self.event(call, EventKind.started, started, direction=direction.value)
