@@ -104,7 +104,7 @@ async def run(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="ecti-push-bench-"))
     port, udp_port = free_port(), free_port()
     udp = f"127.0.0.1:{udp_port}"
-    settings = {"sqlalchemy.url": args.url, "ecti.secret_key": SECRET,
+    settings = {"sqlalchemy.url": args.url, "ecti.environment": "test", "ecti.secret_key": SECRET,
                 "ecti.encryption_keys": base64.urlsafe_b64encode(os.urandom(32)).decode(),
                 "ecti.push.backend": "postgresql" if args.backend == "postgresql" else f"udp://{udp}"}
     ini = write_ini(work / "push.ini", settings, free_port())
