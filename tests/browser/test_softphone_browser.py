@@ -62,7 +62,7 @@ def test_a_queued_call_is_answered_held_transferred_and_ended(telephony, make_us
     queue_for(a, b)
     context_b = chromium.new_context(locale="ja-JP", viewport={"width": 300, "height": 500})
     page_b = context_b.new_page()
-    page_b.set_default_timeout(10_000)
+    page_b.set_default_timeout(30_000)
     try:
         sign_in(page, telephony.base_url, a)
         sign_in(page_b, telephony.base_url, b)
@@ -255,7 +255,7 @@ def new_phone(chromium):
     """Another agent's softphone: its own browser context (cookies), 400×600."""
     context = chromium.new_context(locale="ja-JP", viewport={"width": 400, "height": 600})
     tab = context.new_page()
-    tab.set_default_timeout(10_000)
+    tab.set_default_timeout(30_000)
     return context, tab
 
 
@@ -313,7 +313,7 @@ def test_an_agent_who_closes_the_phone_is_out_of_routing_the_call_goes_to_the_ot
         in_call.get_by_role("button", name="切る", exact=True).click()
 
         reopened = context_a.new_page()
-        reopened.set_default_timeout(10_000)
+        reopened.set_default_timeout(30_000)
         reopened.goto(telephony.base_url + "/softphone")
         expect(reopened.locator(".sp-status")).to_have_text("待機中")  # back within the restore time
         assert history(db, a)[-2:] == [("available", "disconnected", "page_closed"), ("disconnected", "available", "phone_reconnected")]
