@@ -9,10 +9,18 @@ Plugin authors get the same fixtures the core's tests use:
   where it fails.
 * ``db`` — a session across all tenants for arranging data; commit with ``db.commit()``.
   Every table is emptied after each test.
-* ``app`` — the WSGI application on that database; ``webtest`` — a WebTest ``TestApp`` for it;
+* ``app`` — the WSGI application on that database with every installed plugin (built once per
+  set of settings, reset between tests); ``webtest`` — a WebTest ``TestApp`` for it;
+  ``make_app(*plugins)`` — an application with exactly the core and the given plugins;
   ``make_tenant`` / ``make_user`` — create data; ``login`` — sign a TestApp in.
 * ``api`` — like ``webtest`` for ``/api/v1/``, but every response is checked against the
   OpenAPI document (status documented, body matching its schema).
+* ``live_server`` (the app over real HTTP), ``page`` (a Chromium tab, Debian's browser),
+  ``run_queued_jobs(registry)`` (what a job worker would do). ``ecti_twilio.testing`` adds
+  ``telephony`` (ECTI wired to the Twilio simulator) and ``ecti.acd.testing`` an ACD driver.
+
+Passwords are hashed with argon2's cheapest parameters in the test process.
+Documented for integrators in ``docs/plugins.md`` (Testing a plugin).
 """
 from __future__ import annotations
 
@@ -223,6 +231,25 @@ def app(app_settings, engine, clean_database):
         yield cached.wsgi
     finally:
         cached.reset()
+
+
+@pytest.fixture
+def make_app(app_settings, engine, clean_database):
+    """``make_app(*plugins, settings=None, entry_points=False)``: a new application with exactly
+    the core and ``plugins`` (modules or objects with ``ecti_*`` hook implementations) — no
+    installed plugin unless ``entry_points`` — on the test database; ``settings`` are added to
+    ``app_settings``. Returns a :class:`webtest.TestApp` whose ``.app.registry`` is the app's."""
+    import webtest as wt
+
+    from .config import configure
+    from .plugins import get_plugin_manager
+
+    def make(*plugins, settings: dict | None = None, entry_points: bool = False):
+        pm = get_plugin_manager(load_entrypoints=entry_points, plugins=plugins)
+        config = configure({**app_settings, **(settings or {})}, plugin_manager=pm, engine=engine)
+        return wt.TestApp(config.make_wsgi_app(), extra_environ={"HTTP_HOST": "localhost"})
+
+    return make
 
 
 @pytest.fixture
