@@ -63,8 +63,11 @@ def ecti_tts_providers():
 def ecti_crm_connectors():
     """Return a list of CRM connectors (:class:`ecti.interfaces.CRMConnector`).
 
-    Called once at start-up. A tenant chooses one connector by ``connector.name``; it looks
-    callers up by number, logs finished calls and may contribute the softphone-side adapter.
+    Called once at start-up. When a number is looked up (the softphone's caller name), every
+    connector is asked in registration order — the core's contact directory first, then the
+    installed plugins in the order they load — with the number in E.164 (``+819011112222``,
+    whatever the agent typed), and the first that returns a contact answers. A connector that
+    raises is skipped (a CRM that fails must not break the phone).
     """
 
 
