@@ -445,9 +445,10 @@ def serve_in_thread(app):
     finally:
         # The request threads first: closing the server first closes the trigger a still-running
         # request thread writes to when it finishes (waitress then logs a traceback).
-        server.task_dispatcher.shutdown(timeout=5)
+        # (a ceiling: it returns as soon as they have finished, on a busy machine too)
+        server.task_dispatcher.shutdown(timeout=60)
         server.close()
-        thread.join(timeout=5)
+        thread.join(timeout=10)
 
 
 class _RequestTracebacks(logging.Handler):
@@ -520,6 +521,23 @@ def live_server(app):
     """The application served over real HTTP (for browser tests and carrier simulators)."""
     with serve_in_thread(app) as url:
         yield url
+
+
+def wait_until(condition, *, page=None, ceiling: float = 60.0, what: str = "the simulator never saw it") -> None:
+    """Wait until ``condition()`` is true: what a browser page did reaches the simulator or the
+    database asynchronously. ``ceiling`` only bounds a wait that would never end (a failing
+    test); a passing test waits just as long as the event takes, on a busy machine too. Give
+    ``page`` when the condition is fed by the page's event handlers (Playwright runs them only
+    while it waits)."""
+    import time
+
+    deadline = time.monotonic() + ceiling
+    while not condition():
+        assert time.monotonic() < deadline, what
+        if page is not None:
+            page.wait_for_timeout(50)
+        else:
+            time.sleep(0.05)
 
 
 CHROMIUM = "/usr/bin/chromium"

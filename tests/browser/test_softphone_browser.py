@@ -2,24 +2,17 @@
 
 An ``inbound.start`` handler that sends every call to the queue stands in for the IVR here.
 """
-import time
 
 import pytest
 from playwright.sync_api import expect
 
 from ecti.acd.models import Queue, QueueMember
+from ecti.testing import wait_until
 from ecti.voice import HANDLERS_KEY, dispatch
 from ecti_twilio.testing import CALLER, FREE_DIAL
 
 pytestmark = pytest.mark.browser
 
-
-def wait_until(condition, timeout=10.0):
-    """Wait for the simulator to see what the page did (the page acts asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the simulator never saw it"
-        time.sleep(0.05)
 
 
 def sign_in(page, base_url, user):
@@ -200,11 +193,7 @@ def test_the_token_is_renewed_before_it_expires(telephony, make_user, page):
 
     page.route("**/api/v1/softphone/token", short_lived)
     sign_in(page, telephony.base_url, agent)
-    for _ in range(100):  # route handlers run while Playwright waits
-        if len(issued) >= 2:
-            break
-        page.wait_for_timeout(100)
-    assert len(issued) >= 2
+    wait_until(lambda: len(issued) >= 2, page=page, what="the token was not renewed")  # (route handlers run while Playwright waits)
 
 
 # --- presence from the connection (issue 18) ----------------------------------------------------
