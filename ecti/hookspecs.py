@@ -75,8 +75,11 @@ def ecti_crm_connectors():
 def ecti_notification_channels():
     """Return a list of notification channels (:class:`ecti.interfaces.NotificationChannel`).
 
-    Called once at start-up. Notifications ("voicemail received", "call abandoned", ...) are
-    delivered through every channel a recipient has chosen, by ``channel.name``.
+    Called once at start-up. The notifications that exist are ``voicemail.received`` (to the
+    box's recipients, or the company's admins when it has none) and ``sms.received``; each is
+    queued once per installed channel and per recipient e-mail address, and delivered after
+    commit with retries (the console's *Notifications* page shows every delivery). Recipients
+    cannot yet choose channels: a channel receives every notification of every company.
     """
 
 
