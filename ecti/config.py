@@ -65,6 +65,7 @@ SUBSYSTEMS = (
     ".notifications",
     ".voicemail",
     ".dispositions",
+    ".plugin_settings",
     ".reports",
 )
 

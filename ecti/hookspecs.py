@@ -84,6 +84,16 @@ def ecti_notification_channels():
 
 
 @hookspec
+def ecti_plugin_settings():
+    """Return a list of per-company settings (:class:`ecti.interfaces.PluginSettings`).
+
+    Called once at start-up. Each company's admins fill them in on the console; the plugin reads
+    them with ``ecti.plugin_settings.settings_for(request_or_session, tenant_id, name)``, which
+    gives the schema's defaults for what was never set.
+    """
+
+
+@hookspec
 def ecti_carriers():
     """Return a list of carriers (:class:`ecti.interfaces.Carrier`).
 

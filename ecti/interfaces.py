@@ -236,3 +236,24 @@ class IVRNodeType(Protocol):
 
     # Optional: def resume(self, ctx, settings, call_input) -> NodeOutcome — the carrier came
     # back to ``ctx.here()`` with ``call_input`` (:class:`ecti.voice.instructions.CallInput`).
+
+
+@dataclass(frozen=True)
+class PluginSettings:
+    """Settings a plugin keeps per company (``ecti_plugin_settings``): the core stores them, shows
+    them as a console form (設定 → プラグインの設定), validates them with ``schema`` and records
+    every change in the audit log.
+
+    ``schema`` is a JSON Schema object whose properties are strings (``format: "uri"`` for a web
+    address, ``"email"`` for an e-mail address), integers, numbers, booleans or ``enum`` choices, with ``default`` values and
+    ``required``; ``labels`` name each property for people (translation strings) and ``help``
+    may explain one; ``secrets`` are stored encrypted, never shown again, and masked in the audit
+    log.
+    """
+
+    name: str
+    label: Any
+    schema: dict
+    labels: dict = field(default_factory=dict)
+    help: dict = field(default_factory=dict)
+    secrets: tuple = ()

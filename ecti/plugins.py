@@ -95,6 +95,7 @@ class Registries:
     carriers: dict[str, Any] = field(default_factory=dict)
     holiday_calendars: dict[str, Any] = field(default_factory=dict)
     ivr_node_types: dict[str, Any] = field(default_factory=dict)
+    plugin_settings: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def collect(cls, pm: pluggy.PluginManager) -> "Registries":

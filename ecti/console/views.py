@@ -50,7 +50,8 @@ def favicon(request):
 
 @view_config(route_name="plugins", renderer="ecti:console/templates/plugins.jinja2", permission="console")
 def plugins_page(request):
-    return {"plugins": describe_plugins(request.registry.plugins)}
+    return {"plugins": describe_plugins(request.registry.plugins),
+            "settings": sorted(request.registry.ecti.plugin_settings.values(), key=lambda spec: spec.name)}
 
 
 @view_config(route_name="healthz", renderer="json", require_csrf=False)

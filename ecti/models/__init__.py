@@ -20,6 +20,7 @@ CORE_MODEL_MODULES = (
     "ecti.contacts.models",
     "ecti.notifications.models",
     "ecti.dispositions.models",
+    "ecti.plugin_settings.models",
 )
 
 

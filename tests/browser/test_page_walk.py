@@ -71,6 +71,7 @@ def record_ids(db, tenant_id) -> dict[str, dict]:
     }
     matchdicts = {route: {"id": value} for route, value in ids.items()}
     matchdicts["sms.conversation"] = {"number": CUSTOMER}
+    matchdicts["admin.plugin_settings"] = {"name": "mail"}  # the bundled mail plugin's settings
     return matchdicts
 
 

@@ -68,6 +68,7 @@ def test_hook_ecti_register_commands_adds_a_cli_command(monkeypatch):
         ("ecti_carriers", "carriers"),
         ("ecti_holiday_calendars", "holiday_calendars"),
         ("ecti_ivr_node_types", "ivr_node_types"),
+        ("ecti_plugin_settings", "plugin_settings"),
     ],
 )
 def test_hook_registration_hooks_are_collected_by_name(hook, registry):

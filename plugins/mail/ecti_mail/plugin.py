@@ -11,6 +11,10 @@ Settings (INI, or the environment for secrets)::
     ecti.mail.sender = ECTI <noreply@example.jp>
     ecti.mail.timeout = 20
 
+Each company may set, on the console (プラグイン → 自社の設定 → 通知メール), the sender's display
+name its people see (``株式会社アクメ 留守番電話 <noreply@example.jp>``: the address stays the
+instance's, which its mail server may send for) and a Reply-To address.
+
 The standard library's :mod:`smtplib` does the sending. ``pyramid_mailer`` was not used: its
 transactional delivery sends at commit from inside the web request, while ECTI already queues
 each delivery in its own outbox row and sends it from a job with retries — what is left is
@@ -21,12 +25,28 @@ from __future__ import annotations
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 
 from pyramid.settings import asbool
 
 from ecti import hookimpl
+from ecti.db import set_tenant_scope
 from ecti.i18n import _, localizer_for
+from ecti.interfaces import PluginSettings
+from ecti.plugin_settings import settings_for
+
+#: What each company may set of its notification e-mails.
+COMPANY_SETTINGS = PluginSettings(
+    name="mail",
+    label=_("Notification e-mail"),
+    schema={"type": "object", "properties": {
+        "sender_name": {"type": "string", "maxLength": 100},
+        "reply_to": {"type": "string", "format": "email", "maxLength": 254},
+    }},
+    labels={"sender_name": _("Sender's name"), "reply_to": _("Reply-To address")},
+    help={"sender_name": _("Shown as the sender of voicemail and SMS notifications, e.g. 株式会社アクメ 留守番電話. Empty: the installation's own."),
+          "reply_to": _("Where replies to a notification go. Empty: replies go to the sender address.")},
+)
 
 
 class MailNotConfigured(RuntimeError):
@@ -47,11 +67,27 @@ def mail_settings(registry) -> dict:
     }
 
 
-def build_message(notification, sender: str) -> EmailMessage:
-    """The e-mail for one recipient, in the notification's language (UTF-8, Japanese-safe)."""
+def company_settings(registry, tenant_id: int) -> dict:
+    """The company's own sender name and Reply-To (empty when not set)."""
+    session = registry["ecti.session_factory"]()
+    try:
+        set_tenant_scope(session, tenant_id)
+        return settings_for(session, registry, tenant_id, COMPANY_SETTINGS.name)
+    finally:
+        session.close()
+
+
+def build_message(notification, sender: str, company: dict | None = None) -> EmailMessage:
+    """The e-mail for one recipient, in the notification's language (UTF-8, Japanese-safe), from
+    the company's sender name (if set) at the installation's address."""
+    company = company or {}
     localizer = localizer_for(notification.locale or "ja")
     message = EmailMessage()
+    if company.get("sender_name"):
+        sender = formataddr((company["sender_name"], parseaddr(sender)[1]))
     message["From"] = sender
+    if company.get("reply_to"):
+        message["Reply-To"] = company["reply_to"]
     message["To"] = ", ".join(notification.recipients)
     message["Subject"] = localizer.translate(notification.subject)
     message["Date"] = formatdate(localtime=False)
@@ -71,7 +107,7 @@ class EmailChannel:
         conf = mail_settings(registry)
         if not conf["sender"]:
             raise MailNotConfigured("set ecti.mail.sender (the From address) in the INI file")
-        message = build_message(notification, conf["sender"])
+        message = build_message(notification, conf["sender"], company_settings(registry, notification.tenant_id))
         if conf["ssl"]:
             smtp = smtplib.SMTP_SSL(conf["host"], conf["port"], timeout=conf["timeout"], context=ssl.create_default_context())
         else:
@@ -87,3 +123,8 @@ class EmailChannel:
 @hookimpl
 def ecti_notification_channels():
     return [EmailChannel()]
+
+
+@hookimpl
+def ecti_plugin_settings():
+    return [COMPANY_SETTINGS]

@@ -154,6 +154,32 @@ def test_an_after_hours_voicemail_is_mailed_to_the_boxs_recipients(telephony, db
     assert "090-1111-2222" in page.text and "代表伝言" in page.text
 
 
+def test_hook_ecti_plugin_settings_the_company_names_the_sender_and_the_reply_to(telephony, db, smtp, after_hours):
+    """The admin sets the company's sender name and Reply-To on the console; the mail comes from
+    that name at the installation's own address, and a bad address is refused with its reason."""
+    from webtest import TestApp
+
+    app = TestApp(telephony.app, extra_environ={"HTTP_HOST": telephony.base_url.split("//", 1)[1]})
+    form = app.get("/login").forms["login"]
+    form["email"], form["password"] = after_hours.email, after_hours.password
+    form.submit(status=303)
+    settings = app.get("/admin/plugins/mail/settings").forms["plugin-settings"]
+    settings["sender_name"] = "テレフォン株式会社 留守番電話"
+    settings["reply_to"] = "support@tel"
+    refused = settings.submit(status=422)
+    assert "メールアドレス" in refused.html.select_one('[data-field="reply_to"]').get_text()
+    settings = refused.forms["plugin-settings"]
+    settings["reply_to"] = "support@tel.example"
+    settings.submit(status=303)
+
+    leave_message(telephony, seconds=6)
+    assert run_queued_jobs(telephony.registry) == 1
+    [mail] = smtp.inbox.to("kanri@tel.example")
+    [sender] = mail["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("テレフォン株式会社 留守番電話", "noreply@ecti.example")
+    assert mail["Reply-To"] == "support@tel.example"
+
+
 def test_an_smtp_outage_delays_the_mail_but_loses_nothing(telephony, db, smtp, after_hours, make_user):
     smtp.stop()
     caller = leave_message(telephony, seconds=8)
