@@ -168,6 +168,8 @@ class AgentSummary(BaseModel):
     away_reason: str | None
     #: While disconnected: why (the tab was closed, the phone stopped responding, …).
     disconnect_reason: str | None = None
+    #: The queue call the agent is on (what a supervisor can monitor: ``POST monitor``).
+    call_id: int | None = None
 
 
 class AgentList(BaseModel):
@@ -515,6 +517,9 @@ def api_acd_agents(request):
         select(User, Agent).outerjoin(Agent, Agent.user_id == User.id)
         .where(User.is_active.is_(True), User.role != Role.operator).order_by(User.display_name, User.id)
     ).all()
+    on_call = dict(request.db.execute(
+        select(QueueEntry.agent_user_id, QueueEntry.call_id).where(QueueEntry.status == EntryStatus.connected)
+    ).all())
     out = []
     for user, agent in rows:
         if agent is None:
@@ -527,6 +532,7 @@ def api_acd_agents(request):
             status_label=_label(request, status), status_since=agent.status_since if status == agent.status else agent.available_at,
             away_reason=_away_reason(request, agent),
             disconnect_reason=_presence_note(request, agent) if agent.presence is Presence.disconnected else None,
+            call_id=on_call.get(user.id),
         ))
     return AgentList(agents=out)
 

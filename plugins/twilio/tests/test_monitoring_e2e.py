@@ -136,3 +136,23 @@ def test_who_may_monitor_and_bad_requests(acd):
     monitor(acd, boss, "", {"call_id": call_id, "mode": "listen"})
     assert me(acd, a)["call"]["monitored"] is None
     acd.no_errors()
+
+
+def test_the_caller_hanging_up_ends_the_call_and_the_monitoring_with_it(acd):
+    queue, a, phone_a, caller = connected_call(acd)
+    boss, boss_phone = supervisor(acd, "ito")
+    call_id = acd.record(caller).id
+    app, _csrf = acd.page(boss)
+    assert {x["user_id"]: x["call_id"] for x in app.get("/api/v1/acd/agents").json["agents"]}[a.id] == call_id
+    started = monitor(acd, boss, "", {"call_id": call_id, "mode": "barge"}).json
+    boss_phone.answer()
+    acd.sim.settle()
+    assert {c.sid for c in acd.sim.audience(boss_phone.active)} == {caller.sid, phone_a.active.sid}
+    caller.hangup()
+    acd.sim.settle()
+    assert phone_a.active is None and boss_phone.active is None
+    acd.fresh()
+    assert acd.db.get(MonitorSession, started["id"]).ended_at is not None
+    [done] = [e for e in acd.events(caller) if e.kind.value == "queue_completed"]
+    assert done.data["by"] == "caller"
+    acd.no_errors()
