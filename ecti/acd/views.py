@@ -792,19 +792,31 @@ def api_acd_monitor_settings(request):
 @api_view("api.acd.monitor_settings", method="PUT", summary="Show or hide listen-only monitoring to agents (coaching and barge-in always show)",
           permission="manage", body=MonitorSettingsIn, response=MonitorSettingsOut, tags=TAGS)
 def api_acd_monitor_settings_update(request, body: MonitorSettingsIn):
+    return MonitorSettingsOut(listen_visible=_set_listen_visible(request, body.listen_visible))
+
+
+def _set_listen_visible(request, visible: bool) -> bool:
     from ..audit.services import record_audit
     from ..tenancy.models import Tenant
 
     tenant = request.db.get(Tenant, request.tenant.id)
-    if tenant.monitor_listen_visible != body.listen_visible:
-        tenant.monitor_listen_visible = body.listen_visible
-        record_audit(request, "monitor.settings", tenant, shown=request.localizer.translate(_("Yes") if body.listen_visible else _("No")))
-    return MonitorSettingsOut(listen_visible=tenant.monitor_listen_visible)
+    if tenant.monitor_listen_visible != visible:
+        tenant.monitor_listen_visible = visible
+        record_audit(request, "monitor.settings", tenant, shown=request.localizer.translate(_("Yes") if visible else _("No")))
+    return tenant.monitor_listen_visible
+
+
+@view_config(route_name="admin.monitoring", permission="manage", request_method="POST")
+def monitoring_settings_form(request):
+    _set_listen_visible(request, request.POST.get("listen_visible") == "1")
+    request.session.flash(request.localizer.translate(_("Saved.")))
+    return HTTPSeeOther(request.route_url("admin.queues"))
 
 
 def includeme(config):
     config.add_route("admin.queues", "/admin/queues")
     config.add_route("admin.queue", "/admin/queues/{id:\\d+}")
+    config.add_route("admin.monitoring", "/admin/queues/monitoring")
     prefix = f"{API_PREFIX}/acd"
     config.add_route("api.acd.me", f"{prefix}/me")
     config.add_route("api.acd.presence", f"{prefix}/me/presence")

@@ -120,3 +120,25 @@ def test_the_monitoring_api_as_documented(api, login, make_tenant, make_user, db
     assert api.put("/api/v1/acd/monitor/settings", json={"listen_visible": False}, headers=headers).json == {"listen_visible": False}
     assert api.get("/api/v1/acd/monitor/settings").json == {"listen_visible": False}
     assert db.scalar(select(AuditEntry).where(AuditEntry.action == "monitor.settings")) is not None
+
+
+def test_the_company_setting_on_the_queues_page(acd):
+    call_id, _agent_leg = on_a_call(acd)
+    acd.agent("admin", available=False, role="admin")
+    admin_app, _h = login(acd, "admin")
+    page = admin_app.get("/admin/queues")
+    form = page.forms["monitoring-settings"]
+    assert form["listen_visible"].checked
+    form["listen_visible"] = False
+    form.submit(status=303)
+    assert not admin_app.get("/admin/queues").forms["monitoring-settings"]["listen_visible"].checked
+    app, headers = login(acd, "boss")
+    app.post_json("/api/v1/acd/monitor", {"call_id": call_id, "mode": "listen"}, headers=headers)
+    agent_app, _ah = login(acd, "a")
+    assert agent_app.get("/api/v1/acd/me").json["call"]["monitored"] is None  # hidden: listen only
+    session_id = app.get("/api/v1/acd/monitor").json["sessions"][0]["id"]
+    app.post_json(f"/api/v1/acd/monitor/{session_id}/mode", {"mode": "coach"}, headers=headers)
+    assert agent_app.get("/api/v1/acd/me").json["call"]["monitored"] == "coach"  # coaching always shows
+    # agents and supervisors cannot change it
+    boss_form = app.post("/admin/queues/monitoring", {"csrf_token": headers["X-CSRF-Token"], "listen_visible": "1"}, expect_errors=True)
+    assert boss_form.status_int in (403, 404)
