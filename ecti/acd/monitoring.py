@@ -72,7 +72,7 @@ def _agent_leg(request, entry: QueueEntry) -> str:
 
 
 def live_session(request, session_id: int, supervisor: User) -> MonitorSession:
-    session = request.db.get(MonitorSession, session_id)
+    session = request.db.scalar(select(MonitorSession).where(MonitorSession.id == session_id))  # tenant-scoped
     if session is None or session.supervisor_id != supervisor.id or session.ended_at is not None:
         raise MonitorError("no_monitoring", _("You are not monitoring this call (the session has ended)."))
     return session
@@ -88,7 +88,7 @@ def start(request, supervisor: User, call_id: int, mode: str) -> MonitorSession:
     mode = _mode(mode)
     if supervisor.role not in SUPERVISOR_ROLES:
         raise UserError("forbidden", _("Only supervisors and administrators can monitor calls."), status=403)
-    call = request.db.get(Call, call_id)
+    call = request.db.scalar(select(Call).where(Call.id == call_id))  # tenant-scoped: another company's is "not found"
     if call is None:
         raise UserError("not_found", _("The call was not found."), status=404)
     entry = _connected_entry(request, call.id)

@@ -142,3 +142,14 @@ def test_the_company_setting_on_the_queues_page(acd):
     # agents and supervisors cannot change it
     boss_form = app.post("/admin/queues/monitoring", {"csrf_token": headers["X-CSRF-Token"], "listen_visible": "1"}, expect_errors=True)
     assert boss_form.status_int in (403, 404)
+
+
+def test_another_companys_call_cannot_be_monitored(acd, make_tenant, make_user):
+    call_id, _agent_leg = on_a_call(acd)
+    other = make_tenant(slug="other", name="他社")
+    spy = make_user(other, role="supervisor", email="spy@other.example")
+    acd.users["spy"] = spy
+    app, headers = login(acd, "spy")
+    refused = app.post_json("/api/v1/acd/monitor", {"call_id": call_id, "mode": "listen"}, headers=headers, expect_errors=True)
+    assert refused.status_int == 404
+    assert acd.carrier.ops("monitor_join") == []
