@@ -311,3 +311,39 @@ class Offer(TenantScoped, Base):
     leg_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
     entry: Mapped[QueueEntry] = relationship()
+
+
+class MonitorMode(str, enum.Enum):
+    """How a supervisor is in a live call (issue 24)."""
+
+    listen = "listen"  # モニタリング: hears both, heard by nobody (a muted participant)
+    coach = "coach"  # コーチング: heard only by the agent (Twilio's coaching participant)
+    barge = "barge"  # 通話に参加: a full participant
+
+
+MONITOR_MODE_LABELS = {
+    "listen": _("Listen only"),
+    "coach": _("Coach the agent"),
+    "barge": _("Barge in"),
+}
+
+
+class MonitorSession(TenantScoped, Base):
+    """A supervisor's leg in a live queue call: who, which call, which agent, the mode now,
+    from when to when. Monitoring legs are not offers: reports and routing never see them."""
+
+    __tablename__ = "acd_monitor_sessions"
+    __table_args__ = (
+        Index("ix_acd_monitor_sessions_call", "call_id"),
+        Index("ix_acd_monitor_sessions_agent_live", "agent_user_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    agent_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    mode: Mapped[MonitorMode] = mapped_column(Enum(MonitorMode, native_enum=False, length=16))
+    #: The carrier's id of the supervisor's leg (set when the carrier answered the request).
+    leg_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -77,6 +77,16 @@ class RecordingCarrier:
     def remove_participant(self, *, request, tenant, conference, carrier_call_id):
         self._record("remove_participant", conference, carrier_call_id)
 
+    def monitor_join(self, *, request, tenant, conference, identity, caller_id, mode, agent_leg, status):
+        self._record("monitor_join", conference, identity, mode, agent_leg)
+        with self._lock:
+            leg = f"LEG{next(self._ids)}"
+            self.legs[leg] = {"identity": identity, "status": status, "caller_id": caller_id, "mode": mode}
+        return leg
+
+    def monitor_mode(self, *, request, tenant, conference, carrier_call_id, mode, agent_leg):
+        self._record("monitor_mode", conference, carrier_call_id, mode, agent_leg)
+
     def call_status(self, *, request, tenant, carrier_call_id):
         return self.statuses.get(carrier_call_id)
 

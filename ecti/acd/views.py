@@ -17,15 +17,17 @@ from ..models.meta import utcnow
 from ..telephony.numbering import display_number
 from ..tenancy.models import Role, User
 from ..web import get_or_404
-from . import control, phone
+from . import control, monitoring, phone
 from .agents import agent_or_offline, dialer_work_open, end_wrap_up, live_status, set_presence
 from .models import (
-    STATUS_LABELS, Agent, AgentState, EntryStatus, Offer, OfferStatus, Presence, Queue, QueueEntry, QueueMember,
+    MONITOR_MODE_LABELS, STATUS_LABELS, Agent, AgentState, MonitorSession, EntryStatus, Offer, OfferStatus, Presence, Queue, QueueEntry, QueueMember,
 )
 from .queues import OVERFLOW_KINDS, WALLBOARD_DEFAULTS, WALLBOARD_FIELDS, MemberSetting, QueueSettings, delete_queue, find_queue, live_queues, save_queue, set_members
 from .routing import accept, decline
 
 TAGS = ("acd",)
+#: What the agent's phone says while a supervisor is on the call.
+MONITORED_LABELS = {"listen": _("Being monitored"), "coach": _("Being coached"), "barge": _("Supervisor joined")}
 
 
 # --- models -------------------------------------------------------------------------------------
@@ -54,6 +56,47 @@ class CurrentCallOut(BaseModel):
     on_hold: bool
     hold_seconds: int
     transfer_ringing_to: int | None
+    #: A supervisor on this call, as the agent is told: listen (unless the company hides it),
+    #: coach or barge; None when nobody (or nobody shown) is monitoring.
+    monitored: Literal["listen", "coach", "barge"] | None = None
+    monitored_label: str | None = None
+
+
+class MonitorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    call_id: int
+    mode: str = Field(max_length=16)
+
+
+class MonitorModeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: str = Field(max_length=16)
+
+
+class MonitorOut(BaseModel):
+    id: int
+    call_id: int
+    agent_user_id: int | None
+    mode: Literal["listen", "coach", "barge"]
+    mode_label: str
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class MonitorList(BaseModel):
+    sessions: list[MonitorOut]
+
+
+class MonitorSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    listen_visible: bool
+
+
+class MonitorSettingsOut(BaseModel):
+    listen_visible: bool
 
 
 class AgentMe(BaseModel):
@@ -125,6 +168,8 @@ class AgentSummary(BaseModel):
     away_reason: str | None
     #: While disconnected: why (the tab was closed, the phone stopped responding, …).
     disconnect_reason: str | None = None
+    #: The queue call the agent is on (what a supervisor can monitor: ``POST monitor``).
+    call_id: int | None = None
 
 
 class AgentList(BaseModel):
@@ -269,7 +314,9 @@ def _current_call(request, user: User) -> CurrentCallOut | None:
         return None
     call = request.db.get(Call, entry.call_id)
     pending = request.db.scalar(select(Offer.user_id).where(Offer.entry_id == entry.id, Offer.status == OfferStatus.ringing))
+    watched = monitoring.monitored_mode(request, user, call.id)
     return CurrentCallOut(
+        monitored=watched, monitored_label=request.localizer.translate(MONITORED_LABELS[watched]) if watched else None,
         call_id=call.id, caller_number=call.from_number, caller_display=_display(call.from_number), queue_id=entry.queue_id,
         queue_name=entry.queue.name, connected_at=entry.connected_at, on_hold=entry.on_hold, hold_seconds=entry.hold_seconds,
         transfer_ringing_to=pending,
@@ -470,6 +517,9 @@ def api_acd_agents(request):
         select(User, Agent).outerjoin(Agent, Agent.user_id == User.id)
         .where(User.is_active.is_(True), User.role != Role.operator).order_by(User.display_name, User.id)
     ).all()
+    on_call = dict(request.db.execute(
+        select(QueueEntry.agent_user_id, QueueEntry.call_id).where(QueueEntry.status == EntryStatus.connected)
+    ).all())
     out = []
     for user, agent in rows:
         if agent is None:
@@ -482,6 +532,7 @@ def api_acd_agents(request):
             status_label=_label(request, status), status_since=agent.status_since if status == agent.status else agent.available_at,
             away_reason=_away_reason(request, agent),
             disconnect_reason=_presence_note(request, agent) if agent.presence is Presence.disconnected else None,
+            call_id=on_call.get(user.id),
         ))
     return AgentList(agents=out)
 
@@ -698,9 +749,74 @@ def queue_update(request):
     return HTTPSeeOther(request.route_url("admin.queue", id=queue.id))
 
 
+# --- live monitoring (supervisors) ----------------------------------------------------------------
+
+def _monitor_out(request, session: MonitorSession) -> MonitorOut:
+    return MonitorOut(id=session.id, call_id=session.call_id, agent_user_id=session.agent_user_id, mode=session.mode.value,
+                      mode_label=request.localizer.translate(MONITOR_MODE_LABELS[session.mode.value]),
+                      started_at=session.started_at, ended_at=session.ended_at)
+
+
+@api_view("api.acd.monitor", method="GET", summary="My live monitoring sessions (supervisors)",
+          permission="supervise", response=MonitorList, tags=TAGS)
+def api_acd_monitor_list(request):
+    mine = [s for s in monitoring.live_sessions(request) if s.supervisor_id == request.identity.id]
+    return MonitorList(sessions=[_monitor_out(request, s) for s in mine])
+
+
+@api_view("api.acd.monitor", method="POST", summary="Join a live call from my softphone: listen (muted), coach (only the agent hears) or barge in",
+          permission="supervise", body=MonitorIn, response=MonitorOut, tags=TAGS, errors=(403, 404, 409, 422, 502))
+def api_acd_monitor_start(request, body: MonitorIn):
+    return _monitor_out(request, monitoring.start(request, _softphone_user(request), body.call_id, body.mode))
+
+
+@api_view("api.acd.monitor_mode", method="POST", summary="Switch my monitoring between listen, coach and barge in (the leg stays)",
+          permission="supervise", body=MonitorModeIn, response=MonitorOut, tags=TAGS, errors=(409, 422, 502))
+def api_acd_monitor_mode(request, body: MonitorModeIn):
+    session_id = int(request.matchdict["id"])
+    return _monitor_out(request, monitoring.change_mode(request, request.identity, session_id, body.mode))
+
+
+@api_view("api.acd.monitor_end", method="POST", summary="Leave the call I am monitoring (the call goes on)",
+          permission="supervise", response=MonitorOut, tags=TAGS, errors=(409,))
+def api_acd_monitor_end(request):
+    return _monitor_out(request, monitoring.stop(request, request.identity, int(request.matchdict["id"])))
+
+
+@api_view("api.acd.monitor_settings", method="GET", summary="Whether agents see that a supervisor is listening",
+          permission="supervise", response=MonitorSettingsOut, tags=TAGS)
+def api_acd_monitor_settings(request):
+    return MonitorSettingsOut(listen_visible=request.tenant.monitor_listen_visible)
+
+
+@api_view("api.acd.monitor_settings", method="PUT", summary="Show or hide listen-only monitoring to agents (coaching and barge-in always show)",
+          permission="manage", body=MonitorSettingsIn, response=MonitorSettingsOut, tags=TAGS)
+def api_acd_monitor_settings_update(request, body: MonitorSettingsIn):
+    return MonitorSettingsOut(listen_visible=_set_listen_visible(request, body.listen_visible))
+
+
+def _set_listen_visible(request, visible: bool) -> bool:
+    from ..audit.services import record_audit
+    from ..tenancy.models import Tenant
+
+    tenant = request.db.get(Tenant, request.tenant.id)
+    if tenant.monitor_listen_visible != visible:
+        tenant.monitor_listen_visible = visible
+        record_audit(request, "monitor.settings", tenant, shown=request.localizer.translate(_("Yes") if visible else _("No")))
+    return tenant.monitor_listen_visible
+
+
+@view_config(route_name="admin.monitoring", permission="manage", request_method="POST")
+def monitoring_settings_form(request):
+    _set_listen_visible(request, request.POST.get("listen_visible") == "1")
+    request.session.flash(request.localizer.translate(_("Saved.")))
+    return HTTPSeeOther(request.route_url("admin.queues"))
+
+
 def includeme(config):
     config.add_route("admin.queues", "/admin/queues")
     config.add_route("admin.queue", "/admin/queues/{id:\\d+}")
+    config.add_route("admin.monitoring", "/admin/queues/monitoring")
     prefix = f"{API_PREFIX}/acd"
     config.add_route("api.acd.me", f"{prefix}/me")
     config.add_route("api.acd.presence", f"{prefix}/me/presence")
@@ -718,6 +834,10 @@ def includeme(config):
     config.add_route("api.acd.agents", f"{prefix}/agents")
     config.add_route("api.acd.agent_presence", f"{prefix}/agents/{{id:\\d+}}/presence")
     config.add_route("api.acd.waiting", f"{prefix}/waiting")
+    config.add_route("api.acd.monitor", f"{prefix}/monitor")
+    config.add_route("api.acd.monitor_mode", f"{prefix}/monitor/{{id:\\d+}}/mode")
+    config.add_route("api.acd.monitor_end", f"{prefix}/monitor/{{id:\\d+}}/end")
+    config.add_route("api.acd.monitor_settings", f"{prefix}/monitor/settings")
     config.add_route("api.acd.queues", f"{prefix}/queues")
     config.add_route("api.acd.queue", f"{prefix}/queues/{{id:\\d+}}")
     config.add_route("api.acd.queue_members", f"{prefix}/queues/{{id:\\d+}}/members")

@@ -36,6 +36,10 @@ ACTIONS: dict[str, TranslationString] = {
     "user.update": _("Changed user ${email}: ${changes}"),
     "user.sessions_ended": _("Signed user ${email} out everywhere (${count} session(s) ended)"),
     "sms.notification_recipients": _("Changed who is notified of incoming SMS: ${emails}"),
+    "monitor.start": _("Started monitoring call ${call} of ${agent} (${mode})"),
+    "monitor.mode": _("Switched the monitoring of call ${call} of ${agent} from ${from_mode} to ${to_mode}"),
+    "monitor.end": _("Stopped monitoring call ${call} of ${agent} (${mode})"),
+    "monitor.settings": _("Set whether agents see that a supervisor is listening: ${shown}"),
 }
 
 #: How a changed user field is named in a ``user.update`` summary.
@@ -125,6 +129,7 @@ OTHER_KINDS = {
     "user": _("Users"),
     "tenant": _("Companies"),
     "billing": _("Prices"),
+    "monitor": _("Call monitoring"),
 }
 
 
@@ -162,6 +167,12 @@ def summary(localizer, entry: AuditEntry) -> str:
     role = mapping.get("role")
     if role in Role._value2member_map_:
         mapping["role"] = localizer.translate(ROLE_LABELS[Role(role)])
+    if entry.action.startswith("monitor."):
+        from ..acd.models import MONITOR_MODE_LABELS
+
+        for key in ("mode", "from_mode", "to_mode"):
+            if mapping.get(key) in MONITOR_MODE_LABELS:
+                mapping[key] = localizer.translate(MONITOR_MODE_LABELS[mapping[key]])
     if entry.action == "user.update":
         changes = entry.details.get("changes") or {}
         parts = []

@@ -13,7 +13,9 @@ from datetime import datetime
 from pydantic import BaseModel
 from pyramid.view import view_config
 
-from ..acd.models import STATUS_LABELS
+from sqlalchemy import select
+
+from ..acd.models import MONITOR_MODE_LABELS, STATUS_LABELS, EntryStatus, MonitorSession, QueueEntry
 from ..acd.queues import WALLBOARD_FIGURES
 from ..acd.views import QueueWaiting
 from ..api import api_view
@@ -72,6 +74,17 @@ class WallboardAgentOut(BaseModel):
     status_label: str
     since: datetime
     seconds_in_status: int
+    #: The queue call the agent is on (what a supervisor can monitor), None when not on one.
+    call_id: int | None = None
+
+
+class WallboardMonitorOut(BaseModel):
+    """The viewer's own live monitoring session (issue 24)."""
+
+    id: int
+    call_id: int
+    mode: str
+    mode_label: str
 
 
 class WallboardOut(BaseModel):
@@ -80,6 +93,7 @@ class WallboardOut(BaseModel):
     queues: list[WallboardQueueOut]
     agents_by_status: dict[str, int]
     agents: list[WallboardAgentOut]
+    monitor: WallboardMonitorOut | None = None
 
 
 def level(value: float | None, amber: int, red: int, worse: str) -> str:
@@ -125,14 +139,22 @@ def board(request) -> WallboardOut:
     data = wallboard(request.db, request.tenant.id, parse_period({"preset": "today"}, zone))
     t = request.localizer.translate
     agents = sorted(data.agents, key=lambda a: (_status_order(a.status), a.name, a.user_id))
+    on_call = dict(request.db.execute(
+        select(QueueEntry.agent_user_id, QueueEntry.call_id).where(QueueEntry.status == EntryStatus.connected)
+    ).all())
+    mine = request.db.scalar(select(MonitorSession).where(MonitorSession.supervisor_id == request.identity.id,
+                                                          MonitorSession.ended_at.is_(None)).limit(1))
     return WallboardOut(
         at=data.at,
         at_label=date_time(data.at, zone, t),
         queues=[_queue_out(q) for q in data.queues],
         agents_by_status=data.statuses,
         agents=[WallboardAgentOut(user_id=a.user_id, name=a.name, status=a.status, status_label=t(STATUS_LABELS.get(a.status, a.status)),
-                                  since=a.since, seconds_in_status=max(0, int((data.at - a.since).total_seconds())))
+                                  since=a.since, seconds_in_status=max(0, int((data.at - a.since).total_seconds())),
+                                  call_id=on_call.get(a.user_id))
                 for a in agents],
+        monitor=WallboardMonitorOut(id=mine.id, call_id=mine.call_id, mode=mine.mode.value,
+                                    mode_label=t(MONITOR_MODE_LABELS[mine.mode.value])) if mine else None,
     )
 
 
@@ -143,10 +165,21 @@ def wallboard_page(request):
     config = {
         "url": request.route_url("api.reports.wallboard"), "interval": POLL_MS,
         "levels": {k: t(v) for k, v in LEVEL_LABELS.items()},
+        "monitor_url": request.route_url("api.acd.monitor"),
+        "modes": {k: t(v) for k, v in MONITOR_MODE_LABELS.items()},
+        "texts": {
+            "answer": t(_("Answer the call on your softphone to start: ${mode}")),
+            "now": t(_("You are in the call: ${mode}")),
+            "left": t(_("You left the call.")),
+            "failed": t(_("Could not do this: ${error}")),
+            "group": t(_("Monitor the call of ${name}")),
+            "leave": t(_("Leave")),
+        },
     }
     return {
         "board": data,
         "status_labels": {s: t(STATUS_LABELS[s]) for s in STATUSES if s != "offline"},
+        "mode_labels": {k: t(v) for k, v in MONITOR_MODE_LABELS.items()},
         "level_labels": config["levels"],
         "hms": hms,
         # Read by static/wallboard.js; "<" escaped so the JSON cannot end the element early.

@@ -109,8 +109,10 @@
       if (!row) {
         row = document.createElement("tr");
         row.setAttribute("data-agent", a.user_id);
-        row.innerHTML = '<td data-key="name"></td><td><span class="wb-status" data-key="status"></span></td><td class="wb-num" data-key="time_in_status"></td>';
+        row.innerHTML = '<td data-key="name"></td><td><span class="wb-status" data-key="status"></span></td><td class="wb-num" data-key="time_in_status"></td>' +
+          '<td class="wb-monitor" data-key="monitor"></td>';
       }
+      monitorCell(row, a, data);
       delete rows[String(a.user_id)];
       setAttr(row, "data-status", a.status);
       setText(row.querySelector('[data-key="name"]'), a.name);
@@ -120,6 +122,84 @@
     });
     Object.keys(rows).forEach(function (id) { rows[id].remove(); });
     document.getElementById("wallboard-no-agents").hidden = data.agents.length > 0;
+  }
+
+  // Live monitoring (issue 24): per agent on a call, buttons to listen, coach or barge in (the
+  // viewer's softphone rings into the call), pressed for the current mode, and one to leave.
+  function fill(text, values) {
+    return text.replace(/\$\{(\w+)\}/g, function (_m, key) { return values[key] === undefined ? "" : values[key]; });
+  }
+
+  function monitorCell(row, a, data) {
+    var cell = row.querySelector('[data-key="monitor"]');
+    var mine = data.monitor && a.call_id && data.monitor.call_id === a.call_id ? data.monitor : null;
+    var signature = (a.call_id || "") + ":" + (mine ? mine.mode : "");
+    if (!cell || cell.getAttribute("data-sig") === signature) { return; }
+    cell.setAttribute("data-sig", signature);
+    cell.textContent = "";
+    if (!a.call_id) { return; }
+    var group = document.createElement("div");
+    group.className = "wb-monitor-group";
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", fill(config.texts.group, {name: a.name}));
+    group.setAttribute("data-call", a.call_id);
+    Object.keys(config.modes).forEach(function (mode) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.setAttribute("data-mode", mode);
+      button.setAttribute("aria-pressed", mine && mine.mode === mode ? "true" : "false");
+      button.textContent = config.modes[mode];
+      group.appendChild(button);
+    });
+    if (mine) {
+      var leave = document.createElement("button");
+      leave.type = "button";
+      leave.setAttribute("data-mode", "leave");
+      leave.textContent = config.texts.leave;
+      group.appendChild(leave);
+    }
+    cell.appendChild(group);
+  }
+
+  function monitorStatus(text) { setText(document.getElementById("wallboard-monitor-status"), text); }
+
+  function post(url, body) {
+    var csrf = document.querySelector("meta[name=csrf-token]").content;
+    return fetch(url, {
+      method: "POST", credentials: "same-origin", body: JSON.stringify(body || {}),
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf, "Accept": "application/json"}
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (data) {
+        if (!response.ok) { throw new Error((data && data.error && data.error.message) || String(response.status)); }
+        return data;
+      });
+    });
+  }
+
+  function monitorClick(event) {
+    var button = event.target.closest("button[data-mode]");
+    if (!button || !state) { return; }
+    var mode = button.getAttribute("data-mode");
+    var callId = Number(button.closest("[data-call]").getAttribute("data-call"));
+    var mine = state.monitor && state.monitor.call_id === callId ? state.monitor : null;
+    var asked;
+    if (mode === "leave") {
+      asked = post(config.monitor_url + "/" + mine.id + "/end");
+    } else if (mine) {
+      asked = post(config.monitor_url + "/" + mine.id + "/mode", {mode: mode});
+    } else {
+      asked = post(config.monitor_url, {call_id: callId, mode: mode});
+    }
+    asked.then(function (session) {
+      var starting = !mine && mode !== "leave";
+      state.monitor = session.ended_at ? null : {id: session.id, call_id: session.call_id, mode: session.mode, mode_label: session.mode_label};
+      monitorStatus(mode === "leave" ? config.texts.left : fill(starting ? config.texts.answer : config.texts.now, {mode: session.mode_label}));
+      renderAgents(state);
+      var again = document.querySelector('[data-call="' + callId + '"] button[data-mode="' + (mode === "leave" ? Object.keys(config.modes)[0] : mode) + '"]');
+      if (again) { again.focus(); }
+    }).catch(function (error) {
+      monitorStatus(fill(config.texts.failed, {error: error.message}));
+    });
   }
 
   function render(data) {
@@ -185,6 +265,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     fullscreenButton();
+    document.getElementById("wallboard-agents").addEventListener("click", monitorClick);
     render(JSON.parse(document.getElementById("wallboard-data").textContent));
     window.setInterval(tick, 1000);
     window.setTimeout(refresh, config.interval);

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, func, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import TenantScoped
@@ -37,6 +37,8 @@ class Tenant(Base):
     #: The carrier secret (Twilio Auth Token), encrypted with :class:`ecti.crypto.SecretBox`.
     carrier_secret_encrypted: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Whether agents see that a supervisor is listening (coaching and barge-in always show).
+    monitor_listen_visible: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     def set_carrier_credentials(self, box, account_id: str, secret: str) -> None:
         self.carrier_account_id = account_id

@@ -4,7 +4,7 @@
   admins set (secrets encrypted), the schema's defaults fill in the rest when read.
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0023
 """
 from alembic import op
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from ecti.models.meta import UTCDateTime
 
 
 revision = "0024"
-down_revision = "0021"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 

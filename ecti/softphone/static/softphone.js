@@ -144,6 +144,12 @@
     setToggle(call.querySelector("[data-action=mute]"), Boolean(device.muted) && inCall);
     call.querySelector(".sp-badge-hold").hidden = !onHold;
     call.querySelector(".sp-badge-mute").hidden = !(device.muted && inCall);
+    // A supervisor listening (unless the company hides it), coaching or in the call (issue 24).
+    const watched = call.querySelector(".sp-badge-monitored");
+    const mode = inCall && me.call && me.call.monitored ? me.call.monitored : "";
+    watched.hidden = !mode;
+    watched.setAttribute("data-monitored", mode);
+    if (watched.textContent !== (mode ? me.call.monitored_label : "")) watched.textContent = mode ? me.call.monitored_label : "";
     // Queue calls go to an agent or a queue; outgoing calls to a number.
     call.querySelector(".sp-transfer-inbound").hidden = !me.call;
     return inCall;

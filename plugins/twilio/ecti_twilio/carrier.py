@@ -157,6 +157,33 @@ class TwilioCarrier:
         client = client_for(request.registry, tenant)
         client.conferences(self._conference_sid(client, conference)).participants(carrier_call_id).delete()
 
+    def monitor_join(self, *, request, tenant, conference: str, identity: str, caller_id: str, mode: str, agent_leg: str,
+                     status) -> str:
+        """Ring a supervisor's browser phone into ``conference``: muted (listen), coaching the
+        agent's leg (coach) or as a full participant (barge); never ends the conference.
+        Returns the supervisor leg's CallSid."""
+        from .webhooks import step_url
+
+        client = client_for(request.registry, tenant)
+        participant = client.conferences(self._conference_sid(client, conference)).participants.create(
+            from_=caller_id or "anonymous", to=f"client:{identity}", label=f"monitor-{identity}",
+            muted=mode == "listen", coaching=mode == "coach", call_sid_to_coach=agent_leg if mode == "coach" else None,
+            start_conference_on_enter=False, end_conference_on_exit=False, beep="false",
+            status_callback=step_url(request, status), status_callback_method="POST",
+            status_callback_event=["answered", "completed"],
+        )
+        return participant.call_sid
+
+    def monitor_mode(self, *, request, tenant, conference: str, carrier_call_id: str, mode: str, agent_leg: str) -> None:
+        """Switch a supervisor's participant between listen, coach and barge (Muted / Coaching /
+        CallSidToCoach of the Participants update), without dropping the leg."""
+        client = client_for(request.registry, tenant)
+        participant = client.conferences(self._conference_sid(client, conference)).participants(carrier_call_id)
+        if mode == "coach":
+            participant.update(muted=False, coaching=True, call_sid_to_coach=agent_leg)
+        else:
+            participant.update(muted=mode == "listen", coaching=False)
+
     def call_status(self, *, request, tenant, carrier_call_id: str) -> str | None:
         """The carrier's current status of a call (the ACD reconciler asks), None if unknown."""
         try:

@@ -4,6 +4,12 @@ A conference is created (status ``init``) by its first participant, starts when 
 with ``startConferenceOnEnter`` joins, and ends when the last one leaves, when one with
 ``endConferenceOnExit`` leaves, or over REST. Status callbacks use the first participant's
 ``statusCallback`` and ``statusCallbackEvent`` (start, end, join, leave, mute, hold).
+
+Who hears whom (:meth:`ConferenceMixin.hears`) follows Twilio's documented behaviour: a muted
+participant hears everyone and is heard by nobody; a participant on hold hears only its hold
+music and is heard by nobody; a coaching participant (``coach`` on ``<Conference>``, or
+``Coaching``/``CallSidToCoach`` over REST) hears everyone and is heard only by the participant
+it coaches.
 """
 from __future__ import annotations
 
@@ -43,6 +49,8 @@ class ConferenceMixin:
         now = self.clock.now()
         participant = Participant(call, conference, now, now, label=options.get("label"),
                                   muted=options.get("muted", False),
+                                  coaching=bool(options.get("coach")),
+                                  call_sid_to_coach=options.get("coach") or None,
                                   start_conference_on_enter=options.get("start_on_enter", True),
                                   end_conference_on_exit=options.get("end_on_exit", False))
         with self.lock:
@@ -60,6 +68,7 @@ class ConferenceMixin:
         return {
             "name": twiml.text_of(noun),
             "muted": twiml.flag(noun, "muted"),
+            "coach": noun.get("coach") or None,
             "start_on_enter": twiml.flag(noun, "startConferenceOnEnter", True),
             "end_on_exit": twiml.flag(noun, "endConferenceOnExit"),
             "wait_url": url("waitUrl"),
@@ -104,6 +113,8 @@ class ConferenceMixin:
             participant = self._pending_participants.pop(call.sid, None) or Participant(
                 call, conference, now, now, label=options.get("label"),
                 muted=options.get("muted", False),
+                coaching=bool(options.get("coach")),
+                call_sid_to_coach=options.get("coach") or None,
                 start_conference_on_enter=options.get("start_on_enter", True),
                 end_conference_on_exit=options.get("end_on_exit", False))
             participant.status = "connected"
@@ -189,9 +200,50 @@ class ConferenceMixin:
         for participant in remaining:
             self.deliver(participant.call, Event("removed"))
 
+    def _leg(self, call) -> Optional[Call]:
+        """A Call from a Call, a party's CallHandle or a CallSid."""
+        if isinstance(call, str):
+            return self.calls.get(call)
+        return getattr(call, "_call", call)
+
+    def hears(self, listener, speaker) -> bool:
+        """Whether ``listener`` hears ``speaker`` in their conference now (Twilio's rules:
+        muted and held participants are not heard, held ones hear nobody, a coach is heard
+        only by the participant it coaches)."""
+        listener, speaker = self._leg(listener), self._leg(speaker)
+        with self.lock:
+            a = getattr(listener, "participant", None)
+            b = getattr(speaker, "participant", None)
+            if a is None or b is None or a is b or a.conference is not b.conference:
+                return False
+            if a.conference.status != "in-progress":
+                return False
+            if a.hold or b.hold or b.muted:
+                return False
+            if b.coaching:
+                return b.call_sid_to_coach == a.call.sid
+            return True
+
+    def audience(self, speaker) -> list:
+        """The calls that hear ``speaker`` now."""
+        speaker = self._leg(speaker)
+        participant = getattr(speaker, "participant", None)
+        if participant is None:
+            return []
+        return [p.call for p in list(participant.conference.participants)
+                if self.hears(p.call, speaker)]
+
     def update_participant(self, participant: Participant, params: dict) -> None:
-        """Participants update: Hold/HoldUrl, Muted, AnnounceUrl, EndConferenceOnExit."""
+        """Participants update: Hold/HoldUrl, Muted, Coaching/CallSidToCoach, AnnounceUrl,
+        EndConferenceOnExit."""
         call = participant.call
+        if "CallSidToCoach" in params:
+            participant.call_sid_to_coach = params["CallSidToCoach"] or None
+        if "Coaching" in params:
+            participant.coaching = params["Coaching"].lower() == "true"
+            if not participant.coaching:
+                participant.call_sid_to_coach = None
+            self.note(call, "coaching" if participant.coaching else "coaching-ended")
         if "Muted" in params:
             muted = params["Muted"].lower() == "true"
             if muted != participant.muted:
@@ -232,11 +284,14 @@ class ConferenceMixin:
         if participant is not None:
             params.update({
                 "CallSid": participant.call.sid, "Muted": str(participant.muted).lower(),
-                "Hold": str(participant.hold).lower(), "Coaching": "false",
+                "Hold": str(participant.hold).lower(),
+                "Coaching": str(participant.coaching).lower(),
                 "EndConferenceOnExit": str(participant.end_conference_on_exit).lower(),
                 "StartConferenceOnEnter": str(participant.start_conference_on_enter).lower()})
             if participant.label:
                 params["ParticipantLabel"] = participant.label
+            if participant.coaching and participant.call_sid_to_coach:
+                params["CallSidToCoach"] = participant.call_sid_to_coach
         params.update({k: v for k, v in extra.items() if v is not None})
         self.callback(conference.account_sid, "conference-status-callback",
                       conference.status_callback, conference.status_callback_method, params,

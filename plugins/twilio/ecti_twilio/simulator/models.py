@@ -347,6 +347,9 @@ class Participant:
     label: Optional[str] = None
     muted: bool = False
     hold: bool = False
+    #: Coaching (Twilio's "coach"): heard only by the participant ``call_sid_to_coach``.
+    coaching: bool = False
+    call_sid_to_coach: Optional[str] = None
     start_conference_on_enter: bool = True
     end_conference_on_exit: bool = False
     status: str = "queued"  # queued | connecting | ringing | connected | complete | failed
@@ -357,8 +360,8 @@ class Participant:
         return {
             "account_sid": self.conference.account_sid,
             "call_sid": self.call.sid,
-            "call_sid_to_coach": None,
-            "coaching": False,
+            "call_sid_to_coach": self.call_sid_to_coach,
+            "coaching": self.coaching,
             "conference_sid": self.conference.sid,
             "date_created": rfc2822(self.date_created),
             "date_updated": rfc2822(self.date_updated),

@@ -346,6 +346,7 @@ class RestApi:
             "start_on_enter": post.get("StartConferenceOnEnter", "true").lower() != "false",
             "end_on_exit": _flag(post.get("EndConferenceOnExit")),
             "muted": _flag(post.get("Muted")),
+            "coach": self._coach(post) if _flag(post.get("Coaching")) else None,
             "wait_url": post.get("WaitUrl", ""),
             "wait_method": (post.get("WaitMethod") or "POST").upper(),
             "label": post.get("Label"),
@@ -376,6 +377,14 @@ class RestApi:
             timeout=int(post.get("Timeout") or 60))
         return _json(participant.to_json(), 201)
 
+    @staticmethod
+    def _coach(post) -> str:
+        """The CallSidToCoach a coaching participant needs (Twilio refuses coaching without)."""
+        coached = (post.get("CallSidToCoach") or "").strip()
+        if not re.fullmatch(r"CA[0-9a-fA-F]{32}", coached):
+            raise ApiError(400, 21220, "CallSidToCoach is required when Coaching is true")
+        return coached
+
     def _participant(self, account_sid, conference, key):
         conference = self._conference(account_sid, conference)
         participant = self.sim.participant(conference, key)
@@ -389,12 +398,17 @@ class RestApi:
     def update_participant(self, request, account_sid, conference, participant):
         participant = self._participant(account_sid, conference, participant)
         params = {k: v for k, v in request.POST.items()}
+        if _flag(params.get("Coaching")):
+            params["CallSidToCoach"] = self._coach(
+                {"CallSidToCoach": params.get("CallSidToCoach") or participant.call_sid_to_coach})
         self.sim.engine.submit(self.sim.update_participant, participant, params)
         data = participant.to_json()
-        for param, key in (("Hold", "hold"), ("Muted", "muted"),
+        for param, key in (("Hold", "hold"), ("Muted", "muted"), ("Coaching", "coaching"),
                            ("EndConferenceOnExit", "end_conference_on_exit")):
             if param in params:
                 data[key] = _flag(params[param])
+        if "Coaching" in params:
+            data["call_sid_to_coach"] = params.get("CallSidToCoach") if data["coaching"] else None
         return _json(data)
 
     def delete_participant(self, request, account_sid, conference, participant):

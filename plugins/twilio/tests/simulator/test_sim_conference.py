@@ -159,3 +159,73 @@ def test_a_wait_url_that_redirects_loops_in_virtual_time_until_the_conference_st
     participant.update(hold=False)
     sim.advance(60)
     assert guest.said()[4:] == ["保留中です"] * 3
+
+
+SUPERVISOR_PHONE = "+81355556666"
+
+
+def test_listen_coach_and_barge_decide_who_hears_whom(sim, webhooks, number, twilio_client,
+                                                      room):
+    """Muted participants hear but are not heard; a coach is heard only by the coached
+    participant; updating Muted/Coaching switches without dropping the leg (as Twilio documents)."""
+    caller = sim.dial(CALLER, number.phone_number)
+    [conference] = twilio_client.conferences.list(status="in-progress")
+    participants = twilio_client.conferences(conference.sid).participants
+    agent_sid = participants.create(from_=number.phone_number, to=AGENT_PHONE).call_sid
+    supervisor_sid = participants.create(from_=number.phone_number, to=SUPERVISOR_PHONE,
+                                         muted=True, label="monitor").call_sid
+    sim.settle()
+    agent, supervisor = sim.phone(AGENT_PHONE).active, sim.phone(SUPERVISOR_PHONE).active
+
+    # listen: the supervisor hears both, nobody hears the supervisor
+    assert sim.hears(supervisor, caller) and sim.hears(supervisor, agent)
+    assert sim.audience(supervisor) == []
+    assert sim.hears(caller, agent) and sim.hears(agent, caller)
+
+    # coach: only the agent hears the supervisor
+    coached = participants(supervisor_sid).update(muted=False, coaching=True,
+                                                  call_sid_to_coach=agent_sid)
+    assert coached.coaching is True and coached.call_sid_to_coach == agent_sid
+    sim.settle()
+    assert [c.sid for c in sim.audience(supervisor)] == [agent_sid]
+    assert not sim.hears(caller, supervisor) and sim.hears(supervisor, caller)
+    fetched = participants(supervisor_sid).fetch()
+    assert fetched.coaching is True and fetched.muted is False
+
+    # barge: everyone hears everyone
+    participants(supervisor_sid).update(coaching=False)
+    sim.settle()
+    assert {c.sid for c in sim.audience(supervisor)} == {caller.sid, agent_sid}
+    assert participants(supervisor_sid).fetch().call_sid_to_coach is None
+
+    # the supervisor leaves: the call goes on
+    sim.phone(SUPERVISOR_PHONE).hangup()
+    assert twilio_client.conferences(conference.sid).fetch().status == "in-progress"
+    assert caller.status == "in-progress" and agent.status == "in-progress"
+    assert sim.hears(caller, agent)
+    # a held participant hears nobody and is heard by nobody
+    participants(agent_sid).update(hold=True)
+    sim.settle()
+    assert not sim.hears(caller, agent) and not sim.hears(agent, caller)
+
+
+def test_coach_attribute_and_coaching_without_a_call_to_coach(sim, webhooks, number,
+                                                              twilio_client, account, room):
+    from twilio.base.exceptions import TwilioRestException
+
+    caller = sim.dial(CALLER, number.phone_number)
+    [conference] = twilio_client.conferences.list(status="in-progress")
+    with pytest.raises(TwilioRestException) as refused:
+        twilio_client.conferences(conference.sid).participants.create(
+            from_=number.phone_number, to=SUPERVISOR_PHONE, coaching=True)
+    assert refused.value.status == 400
+
+    webhooks.route("/coach", f'<Response><Dial><Conference coach="{caller.sid}">room-1'
+                             '</Conference></Dial></Response>')
+    coach_number = sim.add_number(account.sid, "+815099990001", voice_url=webhooks.url("/coach"))
+    coach = sim.dial(OTHER, coach_number.phone_number)
+    assert [c.sid for c in sim.audience(coach)] == [caller.sid]
+    assert sim.hears(coach, caller)
+    join = [h.params for h in webhooks.requests_to("/conf-events")
+            if h.params["StatusCallbackEvent"] == "participant-join"][-1]
+    assert join["Coaching"] == "true" and join["CallSidToCoach"] == caller.sid
