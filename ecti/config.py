@@ -66,6 +66,8 @@ SUBSYSTEMS = (
     ".voicemail",
     ".dispositions",
     ".reports",
+    ".apikeys",
+    ".webhooks",
 )
 
 

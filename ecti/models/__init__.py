@@ -20,6 +20,8 @@ CORE_MODEL_MODULES = (
     "ecti.contacts.models",
     "ecti.notifications.models",
     "ecti.dispositions.models",
+    "ecti.apikeys.models",
+    "ecti.webhooks.models",
 )
 
 

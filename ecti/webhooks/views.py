@@ -1,0 +1,85 @@
+"""管理 → Webhook: subscriptions (create, show the signing secret, pause/resume, delete) and the
+latest deliveries with the receiver's answer and "resend"."""
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from ..errors import UserError
+from ..i18n import _
+from ..web import flash, get_or_404
+from .models import ACTIVE, FAILED, PAUSED, PENDING, SUCCEEDED, WebhookDelivery, WebhookSubscription
+from .services import EVENT_TYPES, PAUSE_AFTER, resend, resume, signing_secret, subscribe
+
+TEMPLATE = "ecti:webhooks/templates/webhooks.jinja2"
+STATUS_LABELS = {ACTIVE: _("Active"), PAUSED: _("Paused"), PENDING: _("Not sent yet"), SUCCEEDED: _("Delivered"), FAILED: _("Failed")}
+
+
+def _page(request, errors=None, form=None):
+    subscriptions = list(request.db.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)))
+    deliveries = list(request.db.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(100)))
+    return {
+        "subscriptions": subscriptions,
+        "secrets": {s.id: signing_secret(request.registry, s) for s in subscriptions},
+        "deliveries": deliveries,
+        "event_types": EVENT_TYPES,
+        "statuses": STATUS_LABELS,
+        "pause_after": PAUSE_AFTER,
+        "errors": errors or {},
+        "form": form or {},
+    }
+
+
+@view_config(route_name="admin.webhooks", renderer=TEMPLATE, permission="manage", request_method="GET")
+def webhooks_page(request):
+    return _page(request)
+
+
+@view_config(route_name="admin.webhooks", renderer=TEMPLATE, permission="manage", request_method="POST")
+def webhook_create(request):
+    post = request.POST
+    try:
+        with request.db.begin_nested():
+            subscribe(request, tenant_id=request.tenant.id, url=post.get("url", ""), events=post.getall("event"),
+                      description=post.get("description", ""))
+    except UserError as err:
+        request.response.status_int = 422
+        return _page(request, errors={err.field or "": request.localizer.translate(err.message)},
+                     form={"url": post.get("url", ""), "description": post.get("description", ""), "events": post.getall("event")})
+    flash(request, _("The webhook was added. Verify each delivery with its signing secret."))
+    return HTTPSeeOther(request.route_url("admin.webhooks"))
+
+
+@view_config(route_name="admin.webhook_action", permission="manage", request_method="POST")
+def webhook_action(request):
+    subscription = get_or_404(request, WebhookSubscription, request.matchdict["id"])
+    action = request.POST.get("action")
+    if action == "pause":
+        subscription.status = PAUSED
+        message = _("The webhook was paused: no events are sent to it.")
+    elif action == "resume":
+        resume(subscription)
+        message = _("The webhook was resumed.")
+    elif action == "delete":
+        request.db.delete(subscription)
+        message = _("The webhook was deleted.")
+    else:
+        raise UserError("unknown_action", _("Unknown action."), status=400)
+    flash(request, message)
+    return HTTPSeeOther(request.route_url("admin.webhooks"))
+
+
+@view_config(route_name="admin.webhook_resend", permission="manage", request_method="POST")
+def webhook_resend(request):
+    delivery = get_or_404(request, WebhookDelivery, request.matchdict["id"])
+    resend(request, delivery)
+    flash(request, _("The event will be sent again now (with the same event id)."))
+    return HTTPSeeOther(request.route_url("admin.webhooks"))
+
+
+def includeme(config):
+    config.add_route("admin.webhooks", "/admin/webhooks")
+    config.add_route("admin.webhook_action", "/admin/webhooks/{id:\\d+}")
+    config.add_route("admin.webhook_resend", "/admin/webhooks/deliveries/{id:\\d+}/resend")
+    config.add_console_nav("admin.webhooks", _("Webhooks"), group="admin", permission="manage", order=41)
