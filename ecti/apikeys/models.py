@@ -16,6 +16,7 @@ from ..audit.tracking import Audited
 from ..i18n import _
 from ..models.meta import Base, UTCDateTime, utcnow
 from ..tenancy.models import User
+from .scopes import ALL_SCOPES
 
 
 class ApiKey(Base):
@@ -46,6 +47,7 @@ class ApiKey(Base):
         labels={"name": _("Name"), "prefix": _("Key begins with"), "scopes": _("Scopes"), "user_id": _("Acts as"),
                 "expires_at": _("Expires"), "revoked_at": _("Revoked")},
         refs={"user_id": (User, "email")},
+        choices={"scopes": ALL_SCOPES},
         secrets=("secret_hash",),
         exclude=("secret_hash", "last_used_at", "tokens", "bucket_at"),
     )

@@ -22,6 +22,19 @@ from ..models.meta import Base, UTCDateTime, utcnow
 ACTIVE, PAUSED = "active", "paused"
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 
+#: The events a subscription may receive (see docs/api.md).
+EVENT_TYPES: dict[str, Any] = {
+    "call.started": _("A call started"),
+    "call.queued": _("A call entered a queue"),
+    "call.answered": _("A call was answered by an agent"),
+    "call.ended": _("A call ended (with its summary)"),
+    "offer.missed": _("An agent did not answer a call offered to them"),
+    "recording.ready": _("A recording is ready"),
+    "voicemail.created": _("A voicemail message was left"),
+    "agent.status_changed": _("An agent's status changed"),
+    "sms.received": _("An SMS was received"),
+}
+
 
 class WebhookSubscription(TenantScoped, Base):
     __tablename__ = "webhook_subscriptions"
@@ -45,7 +58,7 @@ class WebhookSubscription(TenantScoped, Base):
                 "paused_at": _("Paused")},
         secrets=("secret_encrypted",),
         exclude=("secret_encrypted", "consecutive_failures"),
-        choices={"status": {ACTIVE: _("Active"), PAUSED: _("Paused")}},
+        choices={"status": {ACTIVE: _("Active"), PAUSED: _("Paused")}, "events": EVENT_TYPES},
     )
 
 

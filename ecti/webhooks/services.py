@@ -46,7 +46,7 @@ from ..models.meta import utcnow
 from ..notifications.models import PENDING as OUTBOX_PENDING
 from ..notifications.models import NotificationDelivery
 from ..notifications.services import SEND_JOB
-from .models import ACTIVE, FAILED, PAUSED, SUCCEEDED, WebhookDelivery, WebhookEvent, WebhookSubscription
+from .models import ACTIVE, EVENT_TYPES, FAILED, PAUSED, SUCCEEDED, WebhookDelivery, WebhookEvent, WebhookSubscription  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +57,6 @@ PAUSE_AFTER = 10
 SIGNATURE_HEADER = "ECTI-Signature"
 MAX_URL = 2000
 
-EVENT_TYPES: dict[str, Any] = {
-    "call.started": _("A call started"),
-    "call.queued": _("A call entered a queue"),
-    "call.answered": _("A call was answered by an agent"),
-    "call.ended": _("A call ended (with its summary)"),
-    "offer.missed": _("An agent did not answer a call offered to them"),
-    "recording.ready": _("A recording is ready"),
-    "voicemail.created": _("A voicemail message was left"),
-    "agent.status_changed": _("An agent's status changed"),
-    "sms.received": _("An SMS was received"),
-}
 _CALL_EVENT_TYPES = {
     "started": "call.started", "entered_queue": "call.queued", "connected": "call.answered", "completed": "call.ended",
     "no_answer": "offer.missed", "recording": "recording.ready",
