@@ -243,3 +243,48 @@ def test_the_console_page_subscribes_shows_deliveries_and_resends(app, webtest, 
     webtest.post(f"/admin/webhooks/{subscription.id}", {"csrf_token": csrf, "action": "pause"}, status=303)
     db.rollback()  # (a new transaction: SQLite readers keep their snapshot)
     assert db.get(WebhookSubscription, subscription.id).status == "paused"
+
+
+def test_voicemail_created_is_sent_and_a_rolled_back_transaction_sends_nothing(app, db, make_tenant, receiver):
+    from ecti import jobs
+    from ecti.ivr.models import VoicemailBox, VoicemailMessage
+    from ecti.webhooks.models import WebhookEvent
+
+    registry = app.registry
+    tenant = make_tenant()
+    subscribe(registry, db, tenant, receiver.url, ["voicemail.created"])
+
+    def leave_message(request, recording_id):
+        box = request.db.scalar(select(VoicemailBox)) or VoicemailBox(tenant_id=tenant.id, name="代表")
+        request.db.add(box)
+        request.db.flush()
+        request.db.add(VoicemailMessage(tenant_id=tenant.id, box_id=box.id, from_number="+819011112222", recording_id=recording_id,
+                                        duration_seconds=12))
+
+    with pytest.raises(RuntimeError):
+        with jobs.in_transaction(registry, tenant.id) as request:
+            leave_message(request, "RE1")
+            request.db.flush()
+            raise RuntimeError("the carrier's callback failed half-way")
+    with jobs.in_transaction(registry, tenant.id) as request:
+        leave_message(request, "RE2")
+    run_queued_jobs(registry)
+    [event] = receiver.events()
+    assert event["type"] == "voicemail.created" and event["data"]["voicemail"]["duration_seconds"] == 12
+    db.rollback()
+    assert db.scalar(select(WebhookEvent.type)) == "voicemail.created" and len(db.scalars(select(WebhookEvent)).all()) == 1
+
+
+def test_a_company_without_subscriptions_writes_no_events(app, db, make_tenant, make_user, receiver):
+    from ecti import jobs
+    from ecti.acd.agents import set_presence
+    from ecti.acd.models import Presence
+    from ecti.webhooks.models import WebhookEvent
+
+    tenant, other = make_tenant(), make_tenant(slug="beta", name="ベータ")
+    agent = make_user(other, role="agent", email="agent@beta.example")
+    subscribe(app.registry, db, tenant, receiver.url, ["agent.status_changed"])
+    with jobs.in_transaction(app.registry, other.id) as request:
+        set_presence(request, request.db.merge(agent), Presence.away, reason="x")
+    run_queued_jobs(app.registry)
+    assert receiver.received == [] and db.scalars(select(WebhookEvent)).all() == []
