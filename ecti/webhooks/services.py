@@ -172,21 +172,33 @@ def call_data(call) -> dict:
     }
 
 
+_WATCHED: tuple = ()
+
+
+def _watched() -> tuple:
+    """The models whose new rows are events (imported once, on first use)."""
+    global _WATCHED
+    if not _WATCHED:
+        from ..acd.models import AgentStatusChange
+        from ..calls.models import CallEvent
+        from ..ivr.models import VoicemailMessage
+        from ..messaging.models import Message
+
+        _WATCHED = (CallEvent, VoicemailMessage, AgentStatusChange, Message)
+    return _WATCHED
+
+
 def _facts(obj) -> list[tuple[int, str, Any]]:
     """``(tenant_id, event type, object)`` told by a new row (usually none)."""
-    from ..acd.models import AgentStatusChange
-    from ..calls.models import CallEvent
-    from ..ivr.models import VoicemailMessage
-    from ..messaging.models import Message
-
-    if isinstance(obj, CallEvent):
+    call_event, voicemail, status_change, message = _watched()
+    if isinstance(obj, call_event):
         kind = _CALL_EVENT_TYPES.get(_value(obj.kind))
         return [(obj.tenant_id, kind, obj)] if kind else []
-    if isinstance(obj, VoicemailMessage):
+    if isinstance(obj, voicemail):
         return [(obj.tenant_id, "voicemail.created", obj)]
-    if isinstance(obj, AgentStatusChange):
+    if isinstance(obj, status_change):
         return [(obj.tenant_id, "agent.status_changed", obj)]
-    if isinstance(obj, Message) and _value(obj.direction) == "inbound":
+    if isinstance(obj, message) and _value(obj.direction) == "inbound":
         return [(obj.tenant_id, "sms.received", obj)]
     return []
 

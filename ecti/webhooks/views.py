@@ -17,6 +17,7 @@ STATUS_LABELS = {ACTIVE: _("Active"), PAUSED: _("Paused"), PENDING: _("Not sent 
 
 
 def _page(request, errors=None, form=None):
+    request.response.headers["Cache-Control"] = "no-store"  # the page shows signing secrets
     subscriptions = list(request.db.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)))
     deliveries = list(request.db.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(100)))
     return {

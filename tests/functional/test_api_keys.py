@@ -205,6 +205,30 @@ def test_operator_keys_use_the_operator_api_only(api, db, make_user, company):
     db.rollback()
 
 
+def test_the_operator_manages_operator_keys_on_their_page(app, webtest, login, db, make_user, company):
+    import webtest as wt
+
+    from ecti.apikeys.models import ApiKey
+
+    operator = make_user(None, role="operator", email="op@ecti.example")
+    csrf = login(webtest, operator)
+    page = webtest.get("/operator/api-keys")
+    assert "operator:write" in page.text and "reports:read" not in page.text
+    created = webtest.post("/operator/api-keys", {"csrf_token": csrf, "name": "監視", "scope": "operator:read"})
+    secret = created.html.select_one("#api-key-secret").text.strip()
+    key = db.scalar(select(ApiKey))
+    assert key.tenant_id is None and key.scopes == ["operator:read"]
+    assert webtest.get("/api/v1/operator/tenants", headers={"Authorization": f"Bearer {secret}"}).status_int == 200
+    # A company's admin neither sees nor revokes the operator's keys.
+    admin_browser = wt.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+    admin_csrf = login(admin_browser, company[1])
+    assert key.prefix not in admin_browser.get("/admin/api-keys").text
+    admin_browser.post(f"/admin/api-keys/{key.id}/revoke", {"csrf_token": admin_csrf}, status=404)
+    admin_browser.post(f"/operator/api-keys/{key.id}/revoke", {"csrf_token": admin_csrf}, status=403)
+    webtest.post(f"/operator/api-keys/{key.id}/revoke", {"csrf_token": csrf}, status=303)
+    assert webtest.get("/api/v1/operator/tenants", headers={"Authorization": f"Bearer {secret}"}, expect_errors=True).status_int == 401
+
+
 def test_the_document_declares_the_bearer_scheme_and_each_operations_scope(webtest):
     document = webtest.get("/api/v1/openapi.json").json
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
