@@ -35,6 +35,7 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("api.messages", "sms"),
     ("api.message", "sms"),
     ("api.voicemail", "voicemail"),
+    ("api.webhook", "webhooks"),
     ("api.operator.", "operator"),
 )
 #: Route names that are a person's own work even though a prefix above matches.
@@ -60,6 +61,8 @@ TENANT_SCOPES: dict[str, object] = {
     "voicemail:write": _("Change voicemail"),
     "audit:read": _("Read the audit log"),
     "billing:read": _("Read billing"),
+    "webhooks:read": _("Read webhooks"),
+    "webhooks:write": _("Change webhooks"),
 }
 OPERATOR_SCOPES: dict[str, object] = {
     "operator:read": _("Read companies (operator)"),

@@ -288,3 +288,27 @@ def test_a_company_without_subscriptions_writes_no_events(app, db, make_tenant, 
         set_presence(request, request.db.merge(agent), Presence.away, reason="x")
     run_queued_jobs(app.registry)
     assert receiver.received == [] and db.scalars(select(WebhookEvent)).all() == []
+
+
+def test_webhooks_through_the_api_with_a_key(api, db, make_tenant, make_user, receiver):
+    from ecti.apikeys.services import create_key
+
+    tenant = make_tenant()
+    admin = make_user(tenant, role="admin", email="admin@acme.example")
+    _key, secret = create_key(db, user=admin, name="CRM", scopes=["webhooks:read", "webhooks:write"])
+    _ro, read_only = create_key(db, user=admin, name="BI", scopes=["webhooks:read"])
+    db.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    created = api.post("/api/v1/webhooks", json={"url": receiver.url, "events": ["call.ended"], "description": "CRM"}, headers=headers)
+    assert created.status_int == 201, created.text
+    assert created.json["secret"].startswith("whsec_")
+    listed = api.get("/api/v1/webhooks", headers={"Authorization": f"Bearer {read_only}"}).json["webhooks"]
+    assert [w["url"] for w in listed] == [receiver.url] and "secret" not in listed[0]
+    assert api.get(f"/api/v1/webhooks/{listed[0]['id']}/deliveries", headers=headers).json["deliveries"] == []
+    refused = api.post("/api/v1/webhooks", json={"url": receiver.url, "events": ["call.ended"]},
+                       headers={"Authorization": f"Bearer {read_only}"})
+    assert refused.status_int == 403
+    bad = api.post("/api/v1/webhooks", json={"url": receiver.url, "events": ["call.exploded"]}, headers=headers)
+    assert bad.status_int == 422 and bad.json["error"]["code"] == "unknown_event"
+    assert api.delete(f"/api/v1/webhooks/{listed[0]['id']}", headers=headers).status_int == 204
+    assert api.delete(f"/api/v1/webhooks/{listed[0]['id']}", headers=headers).status_int == 404
