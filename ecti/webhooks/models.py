@@ -33,6 +33,8 @@ EVENT_TYPES: dict[str, Any] = {
     "voicemail.created": _("A voicemail message was left"),
     "agent.status_changed": _("An agent's status changed"),
     "sms.received": _("An SMS was received"),
+    "sms.status": _("An SMS's delivery status changed"),
+    "dialing_list.row_finished": _("A dialing-list row is done (its final outcome)"),
 }
 
 

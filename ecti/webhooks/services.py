@@ -5,7 +5,8 @@ session hook notes each new :class:`~ecti.calls.models.CallEvent` (``call.starte
 ``call.queued``, ``call.answered``, ``call.ended``, ``offer.missed``, ``recording.ready``),
 :class:`~ecti.ivr.models.VoicemailMessage` (``voicemail.created``),
 :class:`~ecti.acd.models.AgentStatusChange` (``agent.status_changed``) and incoming
-:class:`~ecti.messaging.models.Message` (``sms.received``); just before the transaction commits
+:class:`~ecti.messaging.models.Message` (``sms.received``), and changed :class:`~ecti.messaging.models.Message` statuses (``sms.status``)
+and :class:`~ecti.dialer.models.DialingRow` rows that are done (``dialing_list.row_finished``); just before the transaction commits
 the events are written with their payload, one delivery per subscription that wants them, each
 queued in the notification outbox. A rolled-back transaction sends nothing.
 
@@ -182,15 +183,31 @@ def _watched() -> tuple:
         from ..acd.models import AgentStatusChange
         from ..calls.models import CallEvent
         from ..ivr.models import VoicemailMessage
+        from ..dialer.models import DialingRow
         from ..messaging.models import Message
 
-        _WATCHED = (CallEvent, VoicemailMessage, AgentStatusChange, Message)
+        _WATCHED = (CallEvent, VoicemailMessage, AgentStatusChange, Message, DialingRow)
     return _WATCHED
+
+
+def _status_changed(obj) -> bool:
+    return inspect(obj).attrs.status.history.has_changes()
+
+
+def _changed_facts(obj) -> list[tuple[int, str, Any]]:
+    """``(tenant_id, event type, object)`` told by a changed row: an SMS's delivery status, a
+    dialing-list row that is done."""
+    *_others, message, dialing_row = _watched()
+    if isinstance(obj, message) and _status_changed(obj):
+        return [(obj.tenant_id, "sms.status", obj)]
+    if isinstance(obj, dialing_row) and _status_changed(obj) and _value(obj.status) == "done":
+        return [(obj.tenant_id, "dialing_list.row_finished", obj)]
+    return []
 
 
 def _facts(obj) -> list[tuple[int, str, Any]]:
     """``(tenant_id, event type, object)`` told by a new row (usually none)."""
-    call_event, voicemail, status_change, message = _watched()
+    call_event, voicemail, status_change, message, _row = _watched()
     if isinstance(obj, call_event):
         kind = _CALL_EVENT_TYPES.get(_value(obj.kind))
         return [(obj.tenant_id, kind, obj)] if kind else []
@@ -220,12 +237,19 @@ def _payload(type_: str, obj) -> dict:
     if type_ == "sms.received":
         return {"sms": {"id": obj.id, "from": obj.from_number, "to": obj.to_number, "body": obj.body,
                         "created_at": _iso(obj.created_at)}}
+    if type_ == "sms.status":
+        return {"sms": {"id": obj.id, "direction": _value(obj.direction), "from": obj.from_number, "to": obj.to_number,
+                        "status": _value(obj.status), "error_code": obj.error_code, "updated_at": _iso(obj.updated_at)}}
+    if type_ == "dialing_list.row_finished":
+        return {"row": {"id": obj.id, "list_id": obj.list_id, "row_number": obj.row_number, "number": obj.number, "name": obj.name,
+                        "outcome": _value(obj.last_outcome), "attempts": obj.attempts}}
     return {}
 
 
 def note_new_rows(session, flush_context) -> None:
     """``after_flush``: remember the new rows that are webhook events (ids are assigned now)."""
     found = [fact for obj in session.new for fact in _facts(obj)]
+    found += [fact for obj in session.dirty for fact in _changed_facts(obj)]
     if not found:
         return
     session.info.setdefault(PENDING_KEY, []).extend(found)

@@ -312,3 +312,33 @@ def test_webhooks_through_the_api_with_a_key(api, db, make_tenant, make_user, re
     assert bad.status_int == 422 and bad.json["error"]["code"] == "unknown_event"
     assert api.delete(f"/api/v1/webhooks/{listed[0]['id']}", headers=headers).status_int == 204
     assert api.delete(f"/api/v1/webhooks/{listed[0]['id']}", headers=headers).status_int == 404
+
+
+def test_sms_status_and_a_finished_dialing_row_are_sent(app, db, make_tenant, receiver):
+    from ecti import jobs
+    from ecti.dialer.models import DialingList, DialingRow, Outcome, RowStatus
+    from ecti.messaging.models import Direction, Message, MessageStatus
+
+    registry = app.registry
+    tenant = make_tenant()
+    subscribe(registry, db, tenant, receiver.url, ["sms.status", "sms.received", "dialing_list.row_finished"])
+    with jobs.in_transaction(registry, tenant.id) as request:
+        request.db.add(Message(tenant_id=tenant.id, direction=Direction.outbound, from_number="+815012345678", to_number="+819011112222",
+                               remote_number="+819011112222", body="こんにちは", status=MessageStatus.queued))
+        lst = DialingList(tenant_id=tenant.id, name="秋のご案内", caller_id="+815012345678")
+        request.db.add(lst)
+        request.db.flush()
+        request.db.add(DialingRow(tenant_id=tenant.id, list_id=lst.id, row_number=1, number="+819011112222", name="山田"))
+    run_queued_jobs(registry)
+    assert receiver.received == []  # an outgoing SMS stored and a new row: nothing to tell yet
+    with jobs.in_transaction(registry, tenant.id) as request:
+        request.db.scalar(select(Message)).status = MessageStatus.delivered
+        row = request.db.scalar(select(DialingRow))
+        row.status, row.last_outcome, row.attempts = RowStatus.done, Outcome.connected, 1
+    with jobs.in_transaction(registry, tenant.id) as request:
+        request.db.scalar(select(Message)).status = MessageStatus.delivered  # a repeated callback: no change
+    run_queued_jobs(registry)
+    events = {e["type"]: e["data"] for e in receiver.events()}
+    assert len(receiver.received) == 2
+    assert events["sms.status"]["sms"]["status"] == "delivered"
+    assert events["dialing_list.row_finished"]["row"]["outcome"] == "connected"
