@@ -14,8 +14,10 @@ export PYTHONWARNINGS ?= ignore::DeprecationWarning,ignore::UserWarning
 run: install catalogs
 	scripts/run-demo
 
+# Two pytest workers (pytest-xdist), one a core: TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
 test: install catalogs browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Every benchmark at full size (tens of minutes; PostgreSQL as for the tests); prints the rows of docs/performance.md.
 bench: install catalogs browser

@@ -63,8 +63,11 @@ def ecti_tts_providers():
 def ecti_crm_connectors():
     """Return a list of CRM connectors (:class:`ecti.interfaces.CRMConnector`).
 
-    Called once at start-up. A tenant chooses one connector by ``connector.name``; it looks
-    callers up by number, logs finished calls and may contribute the softphone-side adapter.
+    Called once at start-up. When a number is looked up (the softphone's caller name), every
+    connector is asked in registration order — the core's contact directory first, then the
+    installed plugins in the order they load — with the number in E.164 (``+819011112222``,
+    whatever the agent typed), and the first that returns a contact answers. A connector that
+    raises is skipped (a CRM that fails must not break the phone).
     """
 
 
@@ -72,8 +75,11 @@ def ecti_crm_connectors():
 def ecti_notification_channels():
     """Return a list of notification channels (:class:`ecti.interfaces.NotificationChannel`).
 
-    Called once at start-up. Notifications ("voicemail received", "call abandoned", ...) are
-    delivered through every channel a recipient has chosen, by ``channel.name``.
+    Called once at start-up. The notifications that exist are ``voicemail.received`` (to the
+    box's recipients, or the company's admins when it has none) and ``sms.received``; each is
+    queued once per installed channel and per recipient e-mail address, and delivered after
+    commit with retries (the console's *Notifications* page shows every delivery). Recipients
+    cannot yet choose channels: a channel receives every notification of every company.
     """
 
 

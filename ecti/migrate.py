@@ -1,17 +1,42 @@
-"""Running Alembic from ECTI (``ecti db upgrade`` / ``ecti db check``) and from tests."""
+"""Running Alembic from ECTI (``ecti db upgrade`` / ``ecti db check``) and from tests.
+
+The core's migrations ship inside the package (``ecti/migrations``), so an installed wheel
+migrates. A plugin with tables of its own ships its migrations too and names their folder with
+an entry point in the ``ecti.migrations`` group (docs/plugins.md): its history is a branch of
+its own (``branch_labels``) that ``depends_on`` the core revision it needs, and ``upgrade``
+runs every branch to its head.
+"""
 from __future__ import annotations
 
+import os
+from importlib import metadata, util
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: Entry points naming a module (a package folder) that holds a plugin's Alembic version files.
+ENTRY_POINT_GROUP = "ecti.migrations"
+
+
+def plugin_version_locations() -> list[Path]:
+    """The version folders of the installed plugins' migrations (``ecti.migrations`` entry points)."""
+    folders = []
+    for entry_point in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        spec = util.find_spec(entry_point.value)
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError(f"entry point {entry_point.name} = {entry_point.value} in {ENTRY_POINT_GROUP} is not a package folder")
+        folders.extend(Path(p) for p in spec.submodule_search_locations)
+    return folders
 
 
 def alembic_config(url: str | None = None, connection=None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    locations = [MIGRATIONS_DIR / "versions", *plugin_version_locations()]
+    cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
     if url:
         cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     if connection is not None:

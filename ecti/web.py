@@ -10,6 +10,8 @@ from pyramid.i18n import TranslationString
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from .formats import date_time
+
 SUPPORTED_LOCALES = ("ja", "en")
 
 
@@ -34,10 +36,9 @@ def tenant_zone(request) -> ZoneInfo:
 
 
 def localized_datetime(request, value: datetime | None) -> str:
-    """Show a stored UTC time in the tenant's time zone (Asia/Tokyo by default)."""
-    if value is None:
-        return ""
-    return value.astimezone(tenant_zone(request)).strftime("%Y-%m-%d %H:%M")
+    """A stored UTC time in the tenant's time zone (Asia/Tokyo by default), written as every
+    console page writes one: ``2026/12/07（月）14:05`` (:func:`ecti.formats.date_time`)."""
+    return date_time(value, tenant_zone(request), request.localizer.translate)
 
 
 def locale_negotiator(request) -> str:

@@ -1,5 +1,6 @@
 """Every hook spec is documented in docs/plugins.md and exercised by a test."""
 import ast
+import functools
 import inspect
 from pathlib import Path
 
@@ -24,9 +25,10 @@ def test_hook_is_documented_with_its_exact_signature(name):
     assert "@hookimpl" in section, f"the section on {name} has no example"
 
 
-@pytest.mark.parametrize("name", HOOKS)
-def test_hook_has_a_test(name):
-    """A test named test_hook_* names the hook (in its name or its parameters)."""
+@functools.cache
+def hooks_with_a_test() -> frozenset[str]:
+    """The hooks a test named test_hook_* names (in its name or its parameters); the test files
+    are parsed once for all hooks."""
     covered = set()
     for path in list((ROOT / "tests").rglob("test_*.py")) + list((ROOT / "plugins").glob("*/tests/**/test_*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -35,4 +37,9 @@ def test_hook_has_a_test(name):
                 covered.update(h for h in HOOKS if h in node.name)
                 for deco in node.decorator_list:
                     covered.update(c.value for c in ast.walk(deco) if isinstance(c, ast.Constant) and c.value in HOOKS)
-    assert name in covered, f"no test_hook_* test exercises {name}"
+    return frozenset(covered)
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_hook_has_a_test(name):
+    assert name in hooks_with_a_test(), f"no test_hook_* test exercises {name}"

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from ..db import insert_first_wins
 from ..errors import UserError
 from ..i18n import _
 from ..models.meta import utcnow
@@ -51,12 +52,14 @@ def agent_for(request, user_id: int, *, lock: bool = False) -> Agent:
         query = query.with_for_update()
     agent = request.db.scalar(query)
     if agent is None:
+        # Two requests of a phone can meet here on its first use (a heartbeat and the page's
+        # "gone" beacon): the first insert wins, the other reads that row.
         user = request.db.get(User, user_id)
         now = utcnow()
-        agent = Agent(user_id=user_id, tenant_id=user.tenant_id, presence=Presence.offline, state=AgentState.idle,
-                      status="offline", status_since=now, updated_at=now, missed_in_row=0, calls_today=0, talk_seconds_today=0)
-        request.db.add(agent)
-        request.db.flush()
+        insert_first_wins(request.db, Agent, dict(
+            user_id=user_id, tenant_id=user.tenant_id, presence=Presence.offline, state=AgentState.idle, status="offline",
+            status_since=now, updated_at=now, missed_in_row=0, calls_today=0, talk_seconds_today=0), unique=("user_id",))
+        agent = request.db.scalar(query)
     return agent
 
 

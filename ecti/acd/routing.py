@@ -52,8 +52,14 @@ def conference_name(call_id: int) -> str:
 
 
 def strategy_for(request, queue: Queue):
+    """The queue's strategy; one that is not installed (its plugin removed or disabled) routes as
+    longest idle, so callers still reach agents, and says so in the log and on the queue pages."""
     strategies = request.registry.ecti.routing_strategies
-    return strategies.get(queue.strategy) or strategies[DEFAULT_STRATEGY]
+    strategy = strategies.get(queue.strategy)
+    if strategy is None:
+        log.warning("queue %s: routing strategy %r is not installed; routing as %s", queue.id, queue.strategy, DEFAULT_STRATEGY)
+        return strategies[DEFAULT_STRATEGY]
+    return strategy
 
 
 # --- reading ------------------------------------------------------------------------------------

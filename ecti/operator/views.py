@@ -17,6 +17,7 @@ from ..billing.services import current_month, month_label, set_billing_terms, te
 from ..billing.views import record_terms_change
 from ..db import all_tenants
 from ..errors import UserError
+from ..formats import date_time
 from ..i18n import _
 from ..telephony.models import PhoneNumber
 from ..web import flash
@@ -40,9 +41,10 @@ CREATE_FIELDS = (
 MAX_REASON = 500
 
 
-def format_in_zone(value: datetime | None, zone_name: str) -> str:
-    """A stored UTC time shown in a tenant's own time zone (the operator looks at many)."""
-    return value.astimezone(ZoneInfo(zone_name)).strftime("%Y-%m-%d %H:%M") if value else ""
+def in_zone(request):
+    """``in_zone(value, zone_name)`` for templates: a stored UTC time in a company's own time zone
+    (the operator looks at many), in the console's one format (:func:`ecti.formats.date_time`)."""
+    return lambda value, zone_name: date_time(value, ZoneInfo(zone_name), request.localizer.translate)
 
 
 def _carrier_choices(request) -> list[tuple[str, object]]:
@@ -90,7 +92,7 @@ def _tenants_context(request, *, form, errors, created=None):
         "errors": errors,
         "created": created,
         "carriers": _carrier_choices(request),
-        "in_zone": format_in_zone,
+        "in_zone": in_zone(request),
         "error_window_days": WEBHOOK_ERROR_WINDOW.days,
     }
 
@@ -164,7 +166,7 @@ def _detail_context(request, tenant: Tenant, *, errors=None, form=None, new_pass
         "errors": errors or {},
         "form": form or {},
         "new_password": new_password,
-        "in_zone": format_in_zone,
+        "in_zone": in_zone(request),
         "error_window_days": WEBHOOK_ERROR_WINDOW.days,
     }
 

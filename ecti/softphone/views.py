@@ -15,7 +15,7 @@ from ..calls.models import Call, CallAgent, CallOutcome, Direction
 from ..errors import UserError
 from ..i18n import _
 from ..telephony.models import PhoneNumber
-from ..telephony.numbering import NumberError, check_outbound, display_number, format_domestic
+from ..telephony.numbering import NumberError, check_outbound, display_number, format_domestic, to_e164
 from . import softphone_scripts
 
 TAGS = ("softphone",)
@@ -253,6 +253,11 @@ def api_lookup(request):
     number = request.params.get("number", "").strip()
     if not number:
         raise UserError("number_required", _("Enter a phone number."), field="number", status=422)
-    contact = _crm_name(request, number)
-    return LookupOut(number=number, display=_display(number), name=contact.display_name if contact else None,
+    try:
+        e164 = to_e164(number)
+    except NumberError:
+        e164 = None  # a short number (110, #7119): no directory or CRM holds one
+    # Connectors are given the E.164 form, whatever the agent typed (docs/plugins.md).
+    contact = _crm_name(request, e164) if e164 else None
+    return LookupOut(number=e164 or number, display=_display(e164 or number), name=contact.display_name if contact else None,
                      record_url=contact.record_url if contact else None)

@@ -39,6 +39,16 @@ _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so that both cases take the same time.
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
+
+def use_password_hasher(hasher: PasswordHasher) -> None:
+    """Hash and verify passwords with ``hasher`` in this process from now on (``ecti.testing``
+    uses argon2's cheapest parameters: a test suite creates thousands of users, and full-cost
+    argon2 took a third of its time). Passwords hashed with other parameters still verify and
+    are re-hashed at the next sign-in (:func:`rehash_if_needed`)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash("not a password of anyone")
+
 #: What each role may do. Views name one of these permissions, or ``signed_in`` (any role).
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.operator: frozenset({"console", "operate"}),

@@ -73,7 +73,9 @@ def login(request):
         reading.close()
     with all_tenants(request.db):
         user = request.db.get(User, found.id)
-    rehash_if_needed(user, password)
+        # (written now, in the unscoped block: the request has no tenant scope yet)
+        rehash_if_needed(user, password)
+        request.db.flush()
     throttle.succeeded(request.db, address, email)
     remember(request, user.id, user=user)
     # Only local paths: an open redirect would hand the signed-in user to anyone.

@@ -30,7 +30,7 @@ def test_the_audit_page_shows_each_change_readably(chromium, live_server, change
     SHOTS.mkdir(parents=True, exist_ok=True)
     context = chromium.new_context(locale="ja-JP", viewport={"width": width, "height": height})
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     page.goto(live_server + "/login")
     page.get_by_label("メールアドレス").fill("boss@acme.example")
     page.get_by_label("パスワード").fill(changes.password)

@@ -1,11 +1,12 @@
 """The softphone's dialing-list panel in Chromium against the Twilio simulator: join, the row
 shown with its data, the call placed through the softphone, the result recorded."""
 import base64
-import time
 
 import pytest
 import webtest as wt
 from playwright.sync_api import expect
+
+from ecti.testing import wait_until
 
 from ecti_twilio.testing import MAIN_NUMBER
 
@@ -13,12 +14,6 @@ pytestmark = pytest.mark.browser
 
 ALL_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
-
-def wait_until(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the simulator never saw it"
-        time.sleep(0.05)
 
 
 def running_list(telephony, admin, agent, lines):

@@ -348,7 +348,7 @@ def test_every_page_of_the_role_fits_works_and_is_accessible(role, company, tele
 
     context = chromium.new_context(locale="ja-JP", viewport={"width": SIZES[0][0], "height": SIZES[0][1]}, bypass_csp=True)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     walk = Walk(page, telephony.base_url, screenshot_dir(role))
     try:
         walk.visit("/login", "ja", axe=True)

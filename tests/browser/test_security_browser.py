@@ -5,7 +5,7 @@ import re
 import pytest
 from pyramid.interfaces import IRoutesMapper
 
-from ecti.testing import serve_in_thread, switch_to_english
+from ecti.testing import serve_in_thread, switch_to_english, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -37,10 +37,7 @@ def test_another_site_cannot_frame_a_console_page(page, live_server, demo):
     bait = f'<h1>win a prize</h1><iframe title="bait" src="{live_server}/admin/users"></iframe>'
     with serve_in_thread(lambda environ, start: (start("200 OK", [("Content-Type", "text/html")]), [bait.encode()])[1]) as attacker:
         page.goto(attacker + "/prize")
-        for _ in range(100):
-            if refused:
-                break
-            page.wait_for_timeout(100)
+        wait_until(lambda: refused, page=page, what="Chromium did not refuse the frame")
         assert any("frame-ancestors 'none'" in text for text in refused), refused
         frame = page.frame_locator("iframe[title=bait]")
         assert frame.locator("table").count() == 0  # the user list never showed in the frame

@@ -2,24 +2,17 @@
 
 An ``inbound.start`` handler that sends every call to the queue stands in for the IVR here.
 """
-import time
 
 import pytest
 from playwright.sync_api import expect
 
 from ecti.acd.models import Queue, QueueMember
+from ecti.testing import wait_until
 from ecti.voice import HANDLERS_KEY, dispatch
 from ecti_twilio.testing import CALLER, FREE_DIAL
 
 pytestmark = pytest.mark.browser
 
-
-def wait_until(condition, timeout=10.0):
-    """Wait for the simulator to see what the page did (the page acts asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the simulator never saw it"
-        time.sleep(0.05)
 
 
 def sign_in(page, base_url, user):
@@ -62,7 +55,7 @@ def test_a_queued_call_is_answered_held_transferred_and_ended(telephony, make_us
     queue_for(a, b)
     context_b = chromium.new_context(locale="ja-JP", viewport={"width": 300, "height": 500})
     page_b = context_b.new_page()
-    page_b.set_default_timeout(10_000)
+    page_b.set_default_timeout(30_000)
     try:
         sign_in(page, telephony.base_url, a)
         sign_in(page_b, telephony.base_url, b)
@@ -200,11 +193,7 @@ def test_the_token_is_renewed_before_it_expires(telephony, make_user, page):
 
     page.route("**/api/v1/softphone/token", short_lived)
     sign_in(page, telephony.base_url, agent)
-    for _ in range(100):  # route handlers run while Playwright waits
-        if len(issued) >= 2:
-            break
-        page.wait_for_timeout(100)
-    assert len(issued) >= 2
+    wait_until(lambda: len(issued) >= 2, page=page, what="the token was not renewed")  # (route handlers run while Playwright waits)
 
 
 # --- presence from the connection (issue 18) ----------------------------------------------------
@@ -255,7 +244,7 @@ def new_phone(chromium):
     """Another agent's softphone: its own browser context (cookies), 400×600."""
     context = chromium.new_context(locale="ja-JP", viewport={"width": 400, "height": 600})
     tab = context.new_page()
-    tab.set_default_timeout(10_000)
+    tab.set_default_timeout(30_000)
     return context, tab
 
 
@@ -313,7 +302,7 @@ def test_an_agent_who_closes_the_phone_is_out_of_routing_the_call_goes_to_the_ot
         in_call.get_by_role("button", name="切る", exact=True).click()
 
         reopened = context_a.new_page()
-        reopened.set_default_timeout(10_000)
+        reopened.set_default_timeout(30_000)
         reopened.goto(telephony.base_url + "/softphone")
         expect(reopened.locator(".sp-status")).to_have_text("待機中")  # back within the restore time
         assert history(db, a)[-2:] == [("available", "disconnected", "page_closed"), ("disconnected", "available", "phone_reconnected")]

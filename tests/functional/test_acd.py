@@ -332,6 +332,24 @@ def test_random_strategy_rings_one_free_member(acd):
     assert len(acd.rung()) == 1 and acd.rung()[0] in ("a", "b")
 
 
+def test_a_queue_whose_strategy_is_not_installed_routes_as_longest_idle_and_says_so(acd, caplog):
+    """Its plugin was removed: callers still reach agents (longest idle), the log says why, and
+    the admin sees it on the queue list and the queue's page instead of a silent fallback."""
+    acd.agent("a")
+    acd.agent("b")
+    q = acd.queue(["b", "a"], strategy="least_calls_today")
+    with caplog.at_level("WARNING", logger="ecti.acd.routing"):
+        acd.call(q)
+    assert acd.rung() == ["a"]  # available first: longest idle
+    assert "'least_calls_today' is not installed" in caplog.text
+    acd.agent("boss", available=False, role="admin")
+    app, _headers = login(acd, "boss")
+    row = app.get("/admin/queues").html.find("a", string=q.name).find_parent("tr").get_text(" ", strip=True)
+    assert "未インストール" in row and "least_calls_today" in row
+    alert = app.get(f"/admin/queues/{q.id}").html.select_one("[role=alert]").get_text(" ", strip=True)
+    assert "least_calls_today" in alert and "インストールされていません" in alert
+
+
 def test_a_failed_dial_is_a_missed_offer_and_the_call_goes_on(acd):
     acd.agent("a")
     acd.agent("b")

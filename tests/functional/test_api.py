@@ -15,7 +15,7 @@ def test_the_core_operations_answer_as_documented(api, login, make_tenant, make_
     """Walk the core's operations; the ``api`` fixture checks each answer against the document.
 
     (Every other operation is walked by its subsystem's tests; a complete run fails when an
-    operation was never exercised — see ``ecti.testing.pytest_sessionfinish``.)"""
+    operation was never exercised — see the ``conftest.py`` at the root of the repository.)"""
     from ecti.telephony.models import PhoneNumber
 
     tenant = make_tenant()

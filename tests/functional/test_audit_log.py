@@ -126,7 +126,7 @@ def test_operator_sees_every_entry_and_filters_by_company(webtest, api, login, t
     page = webtest.get("/operator/audit")
     rows = page.html.select("#audit-entries > tbody > tr")
     assert [tr.select("td")[1].text for tr in rows] == ["ベータ株式会社", "株式会社アクメ"]
-    assert rows[0].select("td")[0].text == "2026-05-20 10:02"
+    assert rows[0].select("td")[0].text == "2026/05/20（水）10:02"
     filtered = webtest.get(f"/operator/audit?tenant={beta.id}")
     assert "b@beta.example" in filtered.text and "a@acme.example" not in filtered.text
     assert [e["tenant_id"] for e in api.get(f"/api/v1/operator/audit?tenant_id={acme.id}").json["entries"]] == [acme.id]

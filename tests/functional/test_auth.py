@@ -27,6 +27,21 @@ def test_sign_in_shows_the_console_in_japanese(webtest, admin):
     assert "ユーザー" in home.text  # the admin's navigation
 
 
+def test_a_password_hashed_with_older_parameters_signs_in_and_is_hashed_anew(webtest, admin, db):
+    """After an argon2 parameter change (or a user made by another process with other ones),
+    the next sign-in re-hashes the password with today's (it used to fail: no tenant scope)."""
+    from argon2 import PasswordHasher
+
+    older = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(admin.password)
+    db.get(User, admin.id).password_hash = older
+    db.commit()
+    response = submit_login(webtest, admin.email, admin.password)
+    assert response.status_int == 303
+    db.expire_all()
+    rehashed = db.get(User, admin.id).password_hash
+    assert rehashed != older and "m=1024" not in rehashed
+
+
 def test_wrong_password_is_refused_with_a_message(webtest, admin):
     response = submit_login(webtest, admin.email, "wrong password!")
     assert response.status_int == 400

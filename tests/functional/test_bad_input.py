@@ -76,11 +76,18 @@ def test_an_integer_no_column_holds_is_422(admin_api):
     api.testapp.get("/api/v1/acd/queues/99999999999999999999", status=404)
 
 
-def test_the_suite_notices_a_request_that_ended_in_an_unhandled_exception(app, webtest, no_request_tracebacks):
+def test_the_suite_notices_a_request_that_ended_in_an_unhandled_exception(app_settings, engine, clean_database, no_request_tracebacks):
     """The guard of the whole suite (``no_request_tracebacks``): an API operation that raises
     is answered with the 500 error shape and its traceback is collected, failing the test."""
+    import webtest as wt
     from pyramid.interfaces import IRouteRequest, IViewClassifier, IView
     from zope.interface import Interface
+
+    from ecti.config import configure
+
+    # An app of its own, never served before (the shared ``app`` has its view lookups cached).
+    app = configure(dict(app_settings), engine=engine).make_wsgi_app()
+    webtest = wt.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
 
     route = app.registry.getUtility(IRouteRequest, name="api.me")
     original = app.registry.adapters.lookup((IViewClassifier, route, Interface), IView, name="")

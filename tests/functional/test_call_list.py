@@ -115,7 +115,7 @@ def test_the_console_list_shows_domestic_numbers_local_times_and_translated_outc
     rows = page.html.select("#calls tbody tr")
     assert len(rows) == 2
     first = rows[1].get_text(" ", strip=True)
-    assert "2026-04-02 00:30" in first and "090-1111-2222" in first and "050-1234-5678" in first
+    assert "2026/04/02（木）00:30" in first and "090-1111-2222" in first and "050-1234-5678" in first
     assert "応答" in first and "青木" in first and "営業" in first and "0:20" in first and "1:00" in first
     assert "放棄" in rows[0].get_text(" ", strip=True)
     filtered = webtest.get("/calls?" + urlencode({"outcome": "abandoned"}))
@@ -194,7 +194,7 @@ def test_a_call_page_shows_its_timeline_and_recordings(api, webtest, login, comp
     page = webtest.get(f"/calls/{call_id}")
     timeline = [tr.select("td")[1].get_text() for tr in page.html.select("#timeline tbody tr")]
     assert "キューに入った" in timeline and "オペレーターが応答" in timeline and "通話終了" in timeline
-    assert "2026-04-02 00:30" in page.html.select_one("#timeline").get_text()
+    assert "2026/04/02（木）00:30" in page.html.select_one("#timeline").get_text()
     assert page.html.select_one("#call-summary .agent").get_text() == "青木"
     [player] = page.html.select("#recordings li audio")
     assert player["src"].endswith(f"/recordings/{recording['id']}/media")

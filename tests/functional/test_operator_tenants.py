@@ -226,7 +226,7 @@ def test_the_tenant_list_shows_each_companys_health(webtest, login, operator, ma
     acme_row = page.html.select_one('tr[data-slug="acme"]')
     assert acme_row.select_one(".accounts").text.strip() == "2"
     assert acme_row.select_one(".numbers").text.strip() == "2"
-    assert acme_row.select_one(".last-call").text.strip() == "2026-05-20 10:02"
+    assert acme_row.select_one(".last-call").text.strip() == "2026/05/20（水）10:02"
     assert acme_row.select_one(".webhook-errors").text.strip() == "2"
     quiet_row = page.html.select_one('tr[data-slug="quiet"]')
     assert quiet_row.select_one(".numbers").text.strip() == "なし"

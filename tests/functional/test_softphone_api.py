@@ -89,6 +89,37 @@ def test_lookup_shows_the_number_when_no_crm_knows_it(api, db, make_tenant, make
     assert api.get("/api/v1/softphone/lookup").status_int == 422
 
 
+def test_hook_ecti_crm_connectors_are_asked_with_e164_after_the_directory(make_app, db, make_tenant, make_user, login):
+    """A plugin's CRM is given the E.164 number whatever the agent typed, after the core's own
+    directory; a short number is looked up nowhere."""
+    from ecti import hookimpl
+    from ecti.interfaces import CRMContact
+
+    asked = []
+
+    class Rolodex:
+        name, label = "rolodex", "Rolodex"
+
+        def lookup(self, request, tenant, number):
+            asked.append(number)
+            return CRMContact(display_name="山田 太郎", record_id="42") if number == "+819011112222" else None
+
+    class Plugin:
+        __name__ = "rolodex_plugin"
+
+        @hookimpl
+        def ecti_crm_connectors(self):
+            return [Rolodex()]
+
+    app = make_app(Plugin())
+    assert list(app.app.registry.ecti.crm_connectors) == ["directory", "rolodex"]
+    login(app, make_user(make_tenant(), role="agent"))
+    found = app.get("/api/v1/softphone/lookup", {"number": "０９０−１１１１−２２２２"}).json
+    assert found["name"] == "山田 太郎" and found["number"] == "+819011112222"
+    assert app.get("/api/v1/softphone/lookup", {"number": "110"}).json["name"] is None
+    assert asked == ["+819011112222"]
+
+
 def test_the_pages_are_for_agents_and_may_be_framed(webtest, db, make_tenant, make_user, login):
     tenant = _tenant_with_numbers(db, make_tenant)
     login(webtest, make_user(tenant, role="agent"))

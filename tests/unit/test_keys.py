@@ -23,7 +23,7 @@ def production(secret_key: str, encryption_keys: str = GOOD_ENCRYPTION_KEY) -> d
     "a" * 64,  # long but not random
     "correct horse battery staple",  # a passphrase, too short
     new_secret_key()[:30],  # random but shorter than 32 bytes
-])
+], ids=["one-character", "development-ini", "not-random", "passphrase", "random-but-short"])
 def test_production_refuses_a_weak_or_published_secret_key_and_says_how_to_make_one(key):
     with pytest.raises(ConfigurationError) as refused:
         settings_from_environment(production(key), environ={})
@@ -38,7 +38,7 @@ def test_production_refuses_a_weak_or_published_secret_key_and_says_how_to_make_
     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",  # 32 zero bytes
     "not a key",
     GOOD_ENCRYPTION_KEY + " uXk0lJ7mmQHbcOXf4bJ5YDtrzjNcLsmqHLYDCgYnqGk=",  # an old published key kept behind
-])
+], ids=["development-ini", "the-tests", "zero-bytes", "not-a-key", "published-key-kept-behind"])
 def test_production_refuses_weak_or_published_encryption_keys(keys):
     with pytest.raises(ConfigurationError) as refused:
         settings_from_environment(production(new_secret_key(), keys), environ={})

@@ -9,7 +9,6 @@ the adapter's origin check, the simulator's calls.
 import functools
 import http.server
 import threading
-import time
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -19,6 +18,7 @@ from sqlalchemy import select
 
 from ecti.acd.models import Queue, QueueMember
 from ecti.calls.models import Call
+from ecti.testing import wait_until
 from ecti.voice import HANDLERS_KEY, dispatch
 from ecti_salesforce.models import SalesforceSettings
 
@@ -83,11 +83,9 @@ def calls_to(page, method):
     return [c["args"] for c in page.evaluate("window.recorded") if c["method"] == method]
 
 
-def wait_for_call(page, method, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not calls_to(page, method):
-        assert time.monotonic() < deadline, f"Open CTI {method} was never called"
-        page.wait_for_timeout(100)
+def wait_for_call(page, method, count=1):
+    """The recorded Open CTI calls of ``method``, once there are ``count`` of them."""
+    wait_until(lambda: len(calls_to(page, method)) >= count, page=page, what=f"Open CTI {method} was never called {count} time(s)")
     return calls_to(page, method)
 
 
@@ -208,11 +206,7 @@ def test_a_salesforce_the_company_did_not_configure_cannot_frame_the_softphone(t
     blocked = []
     page.on("console", lambda message: blocked.append(message.text) if "frame-ancestors" in message.text else None)
     page.goto(f"{standin}/lightning.html?ecti={telephony.base_url}&tenant={telephony.tenant.slug}")
-    for _ in range(100):
-        if blocked:
-            break
-        page.wait_for_timeout(100)
-    assert blocked, "Chromium did not refuse the frame"
+    wait_until(lambda: blocked, page=page, what="Chromium did not refuse the frame")
     expect(page.frame_locator("iframe[title=softphone]").locator("form")).to_have_count(0)
 
 
@@ -224,10 +218,7 @@ def test_an_outgoing_call_from_a_click_is_logged_on_the_clicked_record(telephony
     dial.get_by_label("発信者番号").select_option(telephony.number)
     dial.get_by_role("button", name="発信", exact=True).click()
     callee = telephony.sim.phone("+81312345678")
-    deadline = time.monotonic() + 10
-    while callee.active is None:
-        assert time.monotonic() < deadline, "the call never reached the callee"
-        time.sleep(0.05)
+    wait_until(lambda: callee.active is not None, what="the call never reached the callee")
     in_call = phone.get_by_role("region", name="通話中の電話")
     in_call.get_by_role("button", name="切る", exact=True).click()
     expect(in_call).to_be_hidden()
@@ -254,11 +245,7 @@ def test_the_wrap_up_goes_to_salesforce_as_call_disposition_and_description(tele
     wrap.get_by_label("処理コード").select_option("sale")
     wrap.get_by_label("メモ").fill("見積書を送付。")
     wrap.get_by_role("button", name="保存", exact=True).click()
-    deadline = time.monotonic() + 15
-    while len(calls_to(page, "saveLog")) < 2:
-        assert time.monotonic() < deadline, "the wrap-up never reached Salesforce"
-        page.wait_for_timeout(100)
-    first, second = calls_to(page, "saveLog")[:2]
+    first, second = wait_for_call(page, "saveLog", count=2)[:2]  # the end of the call, then the wrap-up
     call_id, _duration = the_call(db, telephony)
     if mode == "lightning":
         ended, wrapped = first[0]["value"], second[0]["value"]

@@ -17,7 +17,7 @@ from typing import Callable, Optional
 import jwt
 
 from . import twiml
-from .engine import Engine, SimulatorError, VirtualClock
+from .engine import SETTLE_CEILING, Engine, SimulatorError, VirtualClock
 from .interpreter import (CallEnded, CallProgram, DocumentRequest, Event, Redirected,
                           QueueBridged)
 from .models import (Account, ApiKey, Application, Call, Conference, Message, Notification,
@@ -214,11 +214,11 @@ class Simulator(ConferenceMixin, QueueMixin, RecordingMixin, MessagingMixin):
         return "https://api.twilio.com"
 
     # ================================================================ time
-    def settle(self, timeout: float = 5.0) -> None:
+    def settle(self, timeout: float = SETTLE_CEILING) -> None:
         """Wait until no work is pending and no webhook is in flight."""
         self.engine.settle(timeout)
 
-    def advance(self, seconds: float, timeout: float = 5.0) -> None:
+    def advance(self, seconds: float, timeout: float = SETTLE_CEILING) -> None:
         """Move virtual time on, firing ring timeouts, Gather timeouts, queue wait loops…"""
         self.engine.advance(seconds, timeout)
 

@@ -1,4 +1,5 @@
-"""Alembic environment for ECTI: one linear history for the core and the bundled plugins.
+"""Alembic environment for ECTI: one linear history for the core and the bundled plugins, and a
+branch of its own for each installed plugin that ships migrations (``ecti.migrate``).
 
 Run through the project's CLI (``ecti -c development.ini db upgrade``), which passes the
 database URL, or a live connection (tests), in ``config.attributes``.

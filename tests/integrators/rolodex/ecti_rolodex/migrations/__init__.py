@@ -1,0 +1,1 @@
+"""Alembic version files of ecti-rolodex (entry point ``ecti.migrations``: rolodex)."""
