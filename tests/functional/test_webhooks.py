@@ -144,8 +144,11 @@ def test_a_subscription_that_keeps_failing_is_paused(app, db, make_tenant, make_
     from ecti.webhooks.models import WebhookSubscription
     from ecti.webhooks.services import PAUSE_AFTER
 
+    from ecti.notifications.models import NotificationDelivery
+
     registry = app.registry
     tenant = make_tenant()
+    admin = make_user(tenant, role="admin", email="admin@acme.example")
     agent = make_user(tenant, role="agent", email="agent@acme.example")
     failing = Receiver(answers=[500] * 100)
     with contextlib.closing(failing):
@@ -158,6 +161,9 @@ def test_a_subscription_that_keeps_failing_is_paused(app, db, make_tenant, make_
         subscription = db.get(WebhookSubscription, sub_id)
         assert subscription.status == "paused" and subscription.consecutive_failures == PAUSE_AFTER
         assert len(failing.received) == PAUSE_AFTER  # nothing more is posted once paused
+        # The admins are told through every notification channel installed (e-mail here).
+        told = db.scalars(select(NotificationDelivery).where(NotificationDelivery.kind == "webhook.paused")).all()
+        assert [(d.recipient, d.subject_id) for d in told] == [(admin.email, sub_id)] * len(registry.ecti.notification_channels)
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/x", "http://localhost/x", "http://10.1.2.3/x", "http://169.254.169.254/latest",
