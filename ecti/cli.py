@@ -301,6 +301,11 @@ def push_serve(ctx, host, port, log_level):
     serve(dict(ctx.settings), host, port, log_level)
 
 
+from .apikeys.cli import apikey  # noqa: E402
+
+cli.add_command(apikey)
+
+
 def main(argv=None):
     """Entry point of the ``ecti`` console script."""
     # Plugins' commands: found without reading the INI file, so --help lists them too.

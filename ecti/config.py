@@ -67,6 +67,8 @@ SUBSYSTEMS = (
     ".dispositions",
     ".plugin_settings",
     ".reports",
+    ".apikeys",
+    ".webhooks",
 )
 
 

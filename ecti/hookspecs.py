@@ -76,7 +76,8 @@ def ecti_notification_channels():
     """Return a list of notification channels (:class:`ecti.interfaces.NotificationChannel`).
 
     Called once at start-up. The notifications that exist are ``voicemail.received`` (to the
-    box's recipients, or the company's admins when it has none) and ``sms.received``; each is
+    box's recipients, or the company's admins when it has none), ``sms.received`` and
+    ``webhook.paused`` (to the company's admins, when a webhook subscription kept failing); each is
     queued once per installed channel and per recipient e-mail address, and delivered after
     commit with retries (the console's *Notifications* page shows every delivery). Recipients
     cannot yet choose channels: a channel receives every notification of every company.

@@ -18,6 +18,7 @@ _STATUS_TEXT = {
     404: "Not found (or belongs to another tenant)",
     409: "Conflict",
     422: "Invalid fields",
+    429: "Too many requests with this API key (see Retry-After)",
 }
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 
@@ -43,6 +44,8 @@ def query_parameters(schema: dict) -> list[dict]:
 
 
 def build_document(registry, *, title: str, version: str) -> dict:
+    from ..apikeys.scopes import ANY, scope_for
+
     operations = sorted(registry.get(OPERATIONS_KEY, []), key=lambda op: (op.route_name, op.method))
     models = {ErrorResponse}
     for op in operations:
@@ -62,8 +65,11 @@ def build_document(registry, *, title: str, version: str) -> dict:
             ok["content"] = {"application/json": {"schema": refs[(op.response, "validation")]}}
         responses[str(op.status)] = ok
         error_statuses = set(op.errors)
+        scope = scope_for(op.route_name, op.method) if op.permission is not None else None
         if op.permission is not None:
             error_statuses |= {401, 403}
+        if scope is not None:
+            error_statuses |= {429}
         if op.body is not None:
             error_statuses |= {400, 422}
         if op.query is not None:
@@ -96,6 +102,10 @@ def build_document(registry, *, title: str, version: str) -> dict:
             }
         if op.permission is not None:
             entry["security"] = [{"session": []}]
+            if scope is not None:
+                # OpenAPI 3.1: a bearer scheme's requirement may list the roles (here: scopes) needed.
+                entry["security"].append({"apiKey": [] if scope == ANY else [scope]})
+                entry["x-api-key-scope"] = scope
         paths.setdefault(path, {})[op.method.lower()] = entry
     return {
         "openapi": "3.1.0",
@@ -109,6 +119,15 @@ def build_document(registry, *, title: str, version: str) -> dict:
                     "in": "cookie",
                     "name": "ecti_session",
                     "description": "Sign in through /login; state-changing requests also need the X-CSRF-Token header.",
+                },
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "ecti_live_…",
+                    "description": "An API key made by an administrator (管理 → APIキー, or `ecti apikey create`), sent as "
+                                   "`Authorization: Bearer ecti_live_…`; no CSRF token needed. Each operation lists the "
+                                   "scope it needs (`x-api-key-scope`; `*`: any key). Operations without it cannot be "
+                                   "used with a key. Too many requests: 429 with Retry-After.",
                 }
             },
         },

@@ -79,6 +79,11 @@ def api_not_found(request):
 
 @forbidden_view_config(renderer="json", path_info=f"^{API_PREFIX}/")
 def api_forbidden(request):
+    from ..apikeys.services import forbidden_answer
+
+    answer = forbidden_answer(request)  # a request with an API key: 401, 403 or 429
+    if answer is not None:
+        return answer
     if request.identity is None:
         return error_response(request, 401, "not_signed_in", _("Please sign in."))
     return error_response(request, 403, "forbidden", _("You are not allowed to do this."))

@@ -21,6 +21,8 @@ CORE_MODEL_MODULES = (
     "ecti.notifications.models",
     "ecti.dispositions.models",
     "ecti.plugin_settings.models",
+    "ecti.apikeys.models",
+    "ecti.webhooks.models",
 )
 
 

@@ -21,6 +21,9 @@ from .models import FAILED, PENDING, SENT, NotificationDelivery
 log = logging.getLogger(__name__)
 
 KINDS_KEY = "ecti.notification_kinds"
+#: Channels of deliveries queued directly (one receiver each, e.g. webhooks), never used by
+#: :func:`notify`: ``{name: channel}``, registered with :func:`add_direct_channel`.
+DIRECT_CHANNELS_KEY = "ecti.notification_direct_channels"
 SEND_JOB = "notifications.send"
 #: After this many failed attempts a delivery waits for an admin's "retry now".
 MAX_ATTEMPTS = 8
@@ -37,6 +40,15 @@ def add_notification_kind(config, kind: str, build: Callable) -> None:
     """``build(request, delivery) -> Notification | None``: the notification a delivery sends,
     read from the database when it is sent (None: what it was about is gone; nothing is sent)."""
     config.registry.setdefault(KINDS_KEY, {})[kind] = build
+
+
+def add_direct_channel(config, channel) -> None:
+    """A channel whose deliveries a subsystem queues itself (not one for every notification)."""
+    config.registry.setdefault(DIRECT_CHANNELS_KEY, {})[channel.name] = channel
+
+
+def channel_named(registry, name: str):
+    return registry.ecti.notification_channels.get(name) or registry.get(DIRECT_CHANNELS_KEY, {}).get(name)
 
 
 def notify(request, *, kind: str, subject_id: int, tenant_id: int, recipients: list[tuple[str, str]]) -> list[NotificationDelivery]:
@@ -77,7 +89,7 @@ def attempt(registry, tenant_id: int, delivery_id: int, now: datetime | None = N
         if delivery is None or delivery.status == SENT or (delivery.next_attempt_at and delivery.next_attempt_at > now):
             return "skipped"
         build = registry.get(KINDS_KEY, {}).get(delivery.kind)
-        channel = registry.ecti.notification_channels.get(delivery.channel)
+        channel = channel_named(registry, delivery.channel)
         notification = build(request, delivery) if build else None
         if notification is None or channel is None:
             delivery.status, delivery.next_attempt_at = FAILED, None

@@ -166,6 +166,11 @@ class SecurityPolicy:
     """Session-based identity; permissions by role (:data:`PERMISSIONS`)."""
 
     def identity(self, request) -> User | None:
+        from ..apikeys.services import bearer_token, identity as key_identity
+
+        token = bearer_token(request)
+        if token is not None:  # an API key: the session cookie, if any, is not looked at
+            return key_identity(request, token)
         user_id = request.session.get("user_id")
         token = request.session.get("sid")
         if user_id is None:
@@ -204,9 +209,14 @@ class SecurityPolicy:
         user = request.identity
         if user is None:
             return Denied("not signed in")
-        if permission == "signed_in" or permission in PERMISSIONS[user.role]:
-            return Allowed(f"role {user.role.value} has {permission}")
-        return Denied(f"role {user.role.value} lacks {permission}")
+        if permission != "signed_in" and permission not in PERMISSIONS[user.role]:
+            return Denied(f"role {user.role.value} lacks {permission}")
+        from ..apikeys.services import permits as key_permits, uses_api_key
+
+        if uses_api_key(request):
+            allowed, why = key_permits(request, permission)
+            return Allowed(why) if allowed else Denied(why)
+        return Allowed(f"role {user.role.value} has {permission}")
 
     def remember(self, request, userid, **kw):
         start_session(request, kw["user"])
@@ -240,7 +250,10 @@ def includeme(config):
     )
     config.set_security_policy(SecurityPolicy())
     config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
-    config.set_default_csrf_options(require_csrf=True)
+    from ..apikeys.services import uses_api_key
+
+    # A request authenticated by an API key carries no cookie to forge: no CSRF token needed.
+    config.set_default_csrf_options(require_csrf=True, callback=lambda request: not uses_api_key(request))
     config.add_request_method(current_tenant, "tenant", reify=True)
     from .throttle import verification_gate
 

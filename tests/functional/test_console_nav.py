@@ -57,7 +57,7 @@ def test_an_admin_sees_every_group_and_the_current_page_on_a_record_page(webtest
 def test_the_operator_sees_the_operators_group(webtest, login, make_user):
     login(webtest, make_user(None, role="operator"))
     assert webtest.get("/", status=302).location.endswith("/operator/tenants")
-    assert nav_of(webtest.get("/operator/tenants")) == {"運用": ["企業", "請求", "操作履歴", "プラグイン"]}
+    assert nav_of(webtest.get("/operator/tenants")) == {"運用": ["企業", "請求", "API キー", "操作履歴", "プラグイン"]}
 
 
 def test_every_page_links_the_favicon_and_it_is_served(webtest):

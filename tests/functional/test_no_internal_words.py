@@ -141,6 +141,27 @@ def _seed(db, registry, tenant, users):
     for status in ("pending", "sent", "failed"):
         db.add(NotificationDelivery(tenant_id=tenant.id, kind="voicemail.received", subject_id=1, channel="email",
                                     recipient=admin.email, status=status, last_error=typed("SMTP 接続エラー") if status == "failed" else None))
+    # API keys (active, revoked, expired) and a webhook with a delivery of each status.
+    from ecti.apikeys.scopes import TENANT_SCOPES
+    from ecti.apikeys.services import create_key
+    from ecti.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+    from ecti.webhooks.services import EVENT_TYPES
+
+    for j, name in enumerate(("BI", "CRM", "WFM")):
+        key, _secret = create_key(db, user=admin, name=typed(name), scopes=list(TENANT_SCOPES))
+        key.revoked_at = at if j == 1 else None
+        key.expires_at = at if j == 2 else None
+        key.last_used_at = at if j == 0 else None
+    hook = WebhookSubscription(tenant_id=tenant.id, url=typed("https://crm.example.jp/hooks"), description=typed("CRM 連携"),
+                               events=list(EVENT_TYPES), secret_encrypted=registry.secret_box.encrypt("whsec_x"))
+    db.add(hook)
+    event = WebhookEvent(tenant_id=tenant.id, public_id="evt_seed", type="call.ended", payload={})
+    db.add(event)
+    for status, code in (("pending", None), ("succeeded", 200), ("failed", 500)):
+        db.add(WebhookDelivery(tenant_id=tenant.id, subscription=hook, event=event, status=status, attempts=1, response_status=code,
+                               last_error=typed("HTTP 500") if status == "failed" else None))
+    db.add(WebhookSubscription(tenant_id=tenant.id, url=typed("https://old.example.jp/hooks"), events=["call.ended"], status="paused",
+                               secret_encrypted=registry.secret_box.encrypt("whsec_y")))
     db.commit()
     return {"flow": flow, "schedule": schedule, "box": box, "prompt": prompt, "queue": queues[0], "call": calls[0], "list": lst,
             "contact": contact, "voicemail": db.scalar(select(VoicemailMessage)), "recording": voicemail}

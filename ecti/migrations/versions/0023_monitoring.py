@@ -6,7 +6,7 @@ setting that hides listen-only monitoring from agents.
   (coaching and barge-in are always shown).
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 """
 from alembic import op
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ import ecti.models.meta
 
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
