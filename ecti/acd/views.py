@@ -771,14 +771,14 @@ def api_acd_monitor_start(request, body: MonitorIn):
 
 
 @api_view("api.acd.monitor_mode", method="POST", summary="Switch my monitoring between listen, coach and barge in (the leg stays)",
-          permission="supervise", body=MonitorModeIn, response=MonitorOut, tags=TAGS, errors=(409, 422, 502))
+          permission="supervise", body=MonitorModeIn, response=MonitorOut, tags=TAGS, errors=(404, 409, 422, 502))
 def api_acd_monitor_mode(request, body: MonitorModeIn):
     session_id = int(request.matchdict["id"])
     return _monitor_out(request, monitoring.change_mode(request, request.identity, session_id, body.mode))
 
 
 @api_view("api.acd.monitor_end", method="POST", summary="Leave the call I am monitoring (the call goes on)",
-          permission="supervise", response=MonitorOut, tags=TAGS, errors=(409,))
+          permission="supervise", response=MonitorOut, tags=TAGS, errors=(404, 409))
 def api_acd_monitor_end(request):
     return _monitor_out(request, monitoring.stop(request, request.identity, int(request.matchdict["id"])))
 
