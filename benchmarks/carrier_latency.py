@@ -56,6 +56,9 @@ def run(url: str, sim, *, threads: int, latency: float, calls: int) -> list[floa
     session.close()
     RUNS.append(1)  # benchmarks.routing.setup names agents by their count: one size per run
     queue_id = setup(registry, engine, tenant_id, 2 * (calls + 5) + len(RUNS))
+    with engine.begin() as conn:  # phones stay "connected" for the whole run (no heartbeats here)
+        from sqlalchemy import text
+        conn.execute(text("UPDATE acd_agents SET phone_seen_at = now() + interval '1 hour' WHERE tenant_id = :t"), {"t": tenant_id})
     sim.simulator.rest_latency = latency
     for _ in range(5):  # warm-up
         decision_seconds(registry, tenant_id, queue_id, commit=True)
