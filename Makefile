@@ -16,7 +16,7 @@ run: install catalogs
 
 # Two pytest workers (pytest-xdist), one a core: TEST_WORKERS=0 runs the suite in one process.
 TEST_WORKERS ?= 2
-test: install catalogs browser
+test: install catalogs browser cluster-deps
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Every benchmark at full size (tens of minutes; PostgreSQL as for the tests); prints the rows of docs/performance.md.

@@ -153,7 +153,9 @@ def ensure_database(url: str) -> None:
 
 
 class Cluster:
-    def __init__(self, args):
+    def __init__(self, args, var: Path = VAR):
+        global VAR
+        VAR = var  # where the configuration, the logs and the mail go
         self.args = args
         self.processes: list[tuple[str, subprocess.Popen]] = []
         self.ports = {"port": args.port, "redis": free_port(), "simulator": free_port(), "mail": free_port()}
@@ -176,8 +178,8 @@ class Cluster:
                              "--appendonly", "no", "--dir", str(VAR)])
         ensure_database(self.args.database)
         ecti = [str(BIN / "ecti"), "-c", str(self.ini)]
-        subprocess.run(ecti + ["db", "upgrade"], check=True, cwd=ROOT)
-        subprocess.run(ecti + ["demo"], check=True, cwd=ROOT)
+        subprocess.run(ecti + ["db", "upgrade"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        subprocess.run(ecti + ["demo"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         self.start("simulator", [str(BIN / "ecti-twilio-simulator"), "--host", "127.0.0.1", "--port", str(self.ports["simulator"]),
                                  "--seed", "plugins/twilio/demo-seed.json"])
         self.start("mail", [str(BIN / "python"), "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.ports['mail']}",
@@ -197,7 +199,10 @@ class Cluster:
         self.start("haproxy", ["haproxy", "-db", "-f", str(config)])
         wait_for("HAProxy", lambda: healthy(f"http://127.0.0.1:{self.ports['port']}/healthz"))
         wait_for("the simulator", lambda: open_port(self.ports["simulator"]))
-        subprocess.run(ecti + ["twilio", "sync", "--tenant", "demo"], cwd=ROOT)
+        subprocess.run(ecti + ["twilio", "sync", "--tenant", "demo"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+    def process(self, name: str) -> subprocess.Popen:
+        return dict(self.processes)[name]
 
     def check(self) -> None:
         """Requests through HAProxy reach every app process."""
