@@ -29,6 +29,7 @@ def runs(pg: str) -> list[list[str]]:
         ["benchmarks/webhook_throughput.py", "--database", pg],
         ["benchmarks/routing.py", "--url", pg],
         ["benchmarks/carrier_latency.py", "--url", pg],
+        ["benchmarks/capacity.py", "--url", pg],
         ["benchmarks/call_list.py", "--database", pg],
         ["benchmarks/reports.py", "--database", pg],
         ["benchmarks/reports.py", "--database", "sqlite"],
