@@ -9,14 +9,14 @@ INSTALL_STAMP := $(VENV)/.installed
 CATALOGS := $(wildcard ecti/locale/*/LC_MESSAGES/*.po plugins/*/*/locale/*/LC_MESSAGES/*.po)
 export PYTHONWARNINGS ?= ignore::DeprecationWarning,ignore::UserWarning
 
-.PHONY: run test bench install browser catalogs messages lint clean
+.PHONY: run test bench install browser cluster cluster-deps catalogs messages lint clean
 
 run: install catalogs
 	scripts/run-demo
 
 # Two pytest workers (pytest-xdist), one a core: TEST_WORKERS=0 runs the suite in one process.
 TEST_WORKERS ?= 2
-test: install catalogs browser
+test: install catalogs browser cluster-deps
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Every benchmark at full size (tens of minutes; PostgreSQL as for the tests); prints the rows of docs/performance.md.
@@ -51,6 +51,22 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null) \
 	  || { echo "could not install chromium (apt-get)"; exit 1; }; \
+	fi
+
+# Several app processes behind HAProxy, job workers on Redis, on PostgreSQL (scripts/cluster.py,
+# docs/operations.md). APPS, WORKERS, PORT choose the shape.
+APPS ?= 2
+WORKERS ?= 2
+PORT ?= 8080
+cluster: install catalogs cluster-deps
+	$(BIN)/python scripts/cluster.py --apps $(APPS) --workers $(WORKERS) --port $(PORT)
+
+# HAProxy and redis-server come from Debian, installed as the browser is.
+cluster-deps:
+	@if [ ! -x /usr/sbin/haproxy ] || [ ! -x /usr/bin/redis-server ]; then \
+	  echo "installing Debian's haproxy and redis-server for the cluster"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy redis-server >/dev/null) \
+	  || { echo "could not install haproxy/redis-server (apt-get)"; exit 1; }; \
 	fi
 
 # Developers: refresh the message template and catalogs after changing user-visible text.

@@ -271,8 +271,10 @@ def jobs():
 
 @jobs.command("worker")
 @click.option("--workers", default=2, show_default=True, help="Worker threads.")
+@click.option("--periodic/--no-periodic", default=True, show_default=True,
+              help="Also schedule the periodic tasks (one worker of a cluster is enough).")
 @pass_ctx
-def jobs_worker(ctx, workers):
+def jobs_worker(ctx, workers, periodic):
     """Run the job consumer with its periodic tasks (make run starts it next to the web server)."""
     from huey.consumer import Consumer
 
@@ -281,7 +283,7 @@ def jobs_worker(ctx, workers):
     config = configure(dict(ctx.settings))
     huey = config.registry["ecti.huey"]
     click.echo(f"jobs: {', '.join(sorted(config.registry.get('ecti.jobs', {})))}")
-    Consumer(huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=True).run()
+    Consumer(huey, workers=workers, worker_type="thread", periodic=periodic, check_worker_health=True).run()
 
 
 @cli.group()

@@ -70,15 +70,22 @@ def enqueue(registry, name: str, *args, eta: datetime | None = None) -> None:
 
 
 @contextlib.contextmanager
-def in_transaction(registry, tenant_id: int | None):
+def in_transaction(registry, tenant_id: int | None, *, base_url: str | None = None):
     """A request-like object for background work: ``.db`` scoped to the tenant, ``.tm``,
-    ``.registry``; committed when the block ends, rolled back when it raises."""
+    ``.registry``; committed when the block ends, rolled back when it raises. ``base_url``
+    addresses it like a web request to that host (URLs it generates)."""
     import transaction
+    from pyramid.interfaces import IRequestFactory
+    from pyramid.request import Request
     from pyramid.scripting import prepare
 
     from .db import ALL_TENANTS, SCOPE_KEY, set_tenant_scope, writing
 
-    env = prepare(registry=registry)
+    blank = None
+    if base_url:
+        blank = registry.queryUtility(IRequestFactory, default=Request).blank("/", base_url=base_url)
+        blank.registry = registry
+    env = prepare(request=blank, registry=registry)
     request = env["request"]
     request.tm = transaction.TransactionManager(explicit=True)
     request.tm.begin()

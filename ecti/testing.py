@@ -66,6 +66,9 @@ def base_settings(url: str) -> dict:
         "pyramid.default_locale_name": "ja",
         # Jobs are kept, never run by a worker: tests call the work itself.
         "ecti.jobs.backend": "memory",
+        # After-commit carrier requests in the request thread, so a test sees the phone ring
+        # when its request returns (tests/acd/test_carrier_pool.py covers the pool).
+        "ecti.carrier.threads": "0",
     }
 
 

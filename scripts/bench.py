@@ -28,6 +28,8 @@ def runs(pg: str) -> list[list[str]]:
         ["benchmarks/webhook_throughput.py"],
         ["benchmarks/webhook_throughput.py", "--database", pg],
         ["benchmarks/routing.py", "--url", pg],
+        ["benchmarks/carrier_latency.py", "--url", pg],
+        ["benchmarks/capacity.py", "--url", pg],
         ["benchmarks/call_list.py", "--database", pg],
         ["benchmarks/reports.py", "--database", pg],
         ["benchmarks/reports.py", "--database", "sqlite"],

@@ -33,7 +33,7 @@ from ..tenancy.models import Tenant, User
 from ..voice.calls import softphone_identity
 from ..voice.instructions import Continuation
 from .agents import NO_ANSWER_PAUSE, agent_for, change, count_answered, count_talk, dialer_work_open, settle, settle_due_wrap_ups, stats_day
-from .carrier_ops import after_commit, carrier_for, later
+from .carrier_ops import after_commit, carrier_for, in_background, later
 from .phone import phone_connected, phone_settings
 from .models import (
     LIVE_OFFER, Agent, AgentState, EntryStatus, Offer, OfferStatus, Outcome, Presence, Queue, QueueEntry, QueueMember,
@@ -268,30 +268,34 @@ def make_offer(request, entry: QueueEntry, queue: Queue, agent: Agent, now: date
 
 
 def _ring_after_commit(request, offer: Offer, call: Call, queue: Queue) -> None:
-    tenant = request.db.get(Tenant, call.tenant_id)
+    """Ring the agent once the offer is committed, on the carrier pool (the webhook that made
+    the offer answers without waiting for the carrier's REST API); a failed dial ends the offer."""
     registry = request.registry
     args = {"call": str(call.id), "offer": str(offer.id)}
-    offer_id, expires_at, tenant_id = offer.id, offer.expires_at, tenant.id
+    offer_id, expires_at, tenant_id = offer.id, offer.expires_at, call.tenant_id
     identity = softphone_identity(request.db.get(User, offer.user_id))
+    caller_id, ring_timeout, call_id = call.to_number, queue.ring_timeout, call.id
+    background = in_background(request, tenant_id)
 
     def ring():
-        carrier = carrier_for(request, tenant)
         try:
-            leg = carrier.dial_agent(
-                # The leg's caller ID must be one of the company's numbers (Twilio refuses a
-                # caller's number with 21210); the page shows the caller from the offer.
-                request=request, tenant=tenant, identity=identity, caller_id=call.to_number,
-                answer=Continuation("acd.agent_answer", args), status=Continuation("acd.agent_leg", args),
-                timeout=queue.ring_timeout,
-            )
+            with background as r:
+                tenant = r.db.get(Tenant, tenant_id)
+                leg = carrier_for(r, tenant).dial_agent(
+                    # The leg's caller ID must be one of the company's numbers (Twilio refuses a
+                    # caller's number with 21210); the page shows the caller from the offer.
+                    request=r, tenant=tenant, identity=identity, caller_id=caller_id,
+                    answer=Continuation("acd.agent_answer", args), status=Continuation("acd.agent_leg", args),
+                    timeout=ring_timeout,
+                )
         except Exception:
-            log.exception("could not ring %s for call %s", identity, call.id)
+            log.exception("could not ring %s for call %s", identity, call_id)
             jobs.run_with_retry(registry, tenant_id, lambda r: leg_ended(r, offer_id, "failed", None))
             return
         if leg:
             jobs.run_with_retry(registry, tenant_id, lambda r: remember_leg(r, offer_id, leg))
 
-    after_commit(request, ring, f"ring {identity}")
+    after_commit(request, ring, f"ring {identity}", background=True)
     after_commit(request, lambda: jobs.enqueue(registry, "acd.expire", tenant_id, eta=expires_at), "schedule expiry")
 
 
@@ -299,6 +303,10 @@ def remember_leg(request, offer_id: int, leg_id: str) -> None:
     offer = request.db.get(Offer, offer_id)
     if offer is not None and offer.leg_id is None:
         offer.leg_id = leg_id
+        if offer.status in (OfferStatus.canceled, OfferStatus.no_answer, OfferStatus.declined, OfferStatus.failed):
+            # The offer ended (the caller left, another agent answered) while the carrier was
+            # still creating the leg, so nobody could stop it then: stop it now.
+            later(request, request.db.get(Tenant, offer.tenant_id), "end_leg", carrier_call_id=leg_id)
 
 
 # --- offers resolved --------------------------------------------------------------------------

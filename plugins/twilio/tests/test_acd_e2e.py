@@ -614,3 +614,51 @@ def test_a_missed_call_keeps_its_place_ahead_of_later_callers(acd):
     assert acd.events(second, EventKind.offered) == []
     assert acd.entries(second)[0].status is EntryStatus.waiting
     acd.no_errors()
+
+
+# --- the carrier pool (issue 21): ringing off the webhook's response path ----------------------
+
+
+def _until(condition, what: str, ceiling: float = 30.0):
+    """Wait for ``condition()`` (the pool's thread talks to the simulator); the ceiling only
+    ends a broken run."""
+    import time
+
+    deadline = time.monotonic() + ceiling
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.01)
+
+
+def _pooled(acd):
+    acd.t.registry.settings["ecti.carrier.threads"] = "2"  # read when the first ring is handed over
+
+
+def test_on_the_carrier_pool_the_agent_rings_once_and_answers(acd):
+    _pooled(acd)
+    queue = acd.queue()
+    a, phone_a = acd.agent(queue, "aoki")
+    caller = acd.t.dial()
+    _until(lambda: phone_a.ringing is not None, "the agent's phone rings")
+    _until(lambda: (acd.fresh(), acd.db.scalar(select(Offer.leg_id)))[1] is not None, "the leg is remembered")
+    assert len([r for r in acd.sim.rest_requests if r["method"] == "POST" and r["path"].endswith("/Calls.json")]) == 1
+    phone_a.answer()
+    _until(lambda: acd.state(a) is AgentState.on_call, "the agent is on the call")
+    assert caller.status == "in-progress"
+    acd.no_errors()
+
+
+def test_on_the_carrier_pool_a_caller_leaving_while_the_leg_is_created_stops_the_phone(acd):
+    _pooled(acd)
+    acd.sim.rest_latency = 0.2  # the caller hangs up before the carrier said which leg rings
+    queue = acd.queue()
+    a, phone_a = acd.agent(queue, "aoki")
+    caller = acd.t.dial()
+    caller.hangup()
+    acd.sim.settle()
+    _until(lambda: (acd.fresh(), acd.db.scalar(select(Offer.leg_id)))[1] is not None, "the leg is remembered")
+    _until(lambda: phone_a.ringing is None and phone_a.active is None, "the phone stops")
+    _until(lambda: acd.state(a) is AgentState.idle, "the agent is free")
+    assert EventKind.abandoned in acd.kinds(caller)
+    acd.no_errors()

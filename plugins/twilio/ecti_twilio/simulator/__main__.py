@@ -55,12 +55,15 @@ def main(argv=None) -> int:
                         help="URL the application reaches this server at "
                              "(default: http://HOST:PORT)")
     parser.add_argument("--webhook-timeout", type=float, default=15.0)
+    parser.add_argument("--rest-latency", type=float, default=0.0,
+                        help="seconds every REST request waits before its answer (a slow carrier)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     sim = Simulator(args.public_base_url or f"http://{args.host}:{args.port}",
                     webhook_timeout=args.webhook_timeout)
+    sim.rest_latency = args.rest_latency
     if args.seed:
         with open(args.seed, encoding="utf-8") as seed_file:
             load_seed(sim, json.load(seed_file))

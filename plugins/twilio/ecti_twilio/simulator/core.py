@@ -85,6 +85,9 @@ class Simulator(ConferenceMixin, QueueMixin, RecordingMixin, MessagingMixin):
         #: When true, recording media needs the account's credentials (Twilio's
         #: "enforce HTTP Auth on media URLs" setting).
         self.media_requires_auth = False
+        #: Seconds every REST request waits before it is answered (a carrier far away or slow);
+        #: the wait happens outside the simulator's lock, so requests overlap as on the real API.
+        self.rest_latency = 0.0
         self.accounts: dict[str, Account] = {}
         self.numbers: dict[str, PhoneNumber] = {}
         self.applications: dict[str, Application] = {}

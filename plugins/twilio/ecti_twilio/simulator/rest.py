@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from typing import TYPE_CHECKING, Callable, Optional
 from urllib.parse import urlencode
 
@@ -120,6 +121,8 @@ class RestApi:
     # --- plumbing ----------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         request = Request(environ)
+        if self.sim.rest_latency > 0:
+            time.sleep(self.sim.rest_latency)  # a real carrier's round trip, never under the lock
         try:
             response = self.dispatch(request)
         except ApiError as error:

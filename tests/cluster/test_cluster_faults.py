@@ -1,0 +1,141 @@
+"""Two app processes behind HAProxy, two job workers on Redis, one PostgreSQL (issue 21):
+incoming calls keep being answered while one app process and one worker are killed (kill -9).
+
+``make cluster``'s own script (scripts/cluster.py) starts the set-up; the calls are the
+carrier's signed incoming-call webhooks for the demo company's number, sent through HAProxy
+by a few concurrent "carrier" threads. A webhook that fails (the process died under it) is sent
+again with the same CallSid, as the carrier retries. Invariants: every call is answered with
+TwiML, every call is recorded exactly once, both app processes served calls before the kill,
+the survivors serve all of them after it, and the jobs queued in Redis are all consumed.
+
+Select with ``-m cluster``; needs haproxy and redis-server (``make test`` installs them).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import http.client
+import os
+import shutil
+import signal
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from ecti.testing import DEFAULT_PG_URL, _create_pg_database, _drop_pg_database
+
+pytestmark = pytest.mark.cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT_SID = "ACdededededededededededededededede"  # plugins/twilio/demo-seed.json
+AUTH_TOKEN = "demo-auth-token-for-the-simulator"
+NUMBER = "+815012345678"
+CALLS = 120
+CEILING = 60.0  # seconds: only ends a broken run
+
+
+def _load_cluster_script():
+    spec = importlib.util.spec_from_file_location("ecti_cluster_script", ROOT / "scripts" / "cluster.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    missing = [tool for tool in ("haproxy", "redis-server") if shutil.which(tool) is None]
+    if missing:
+        message = f"{', '.join(missing)} missing: `make test` installs them from Debian"
+        (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(message)
+    admin = os.environ.get("ECTI_TEST_DATABASE_URL", DEFAULT_PG_URL)
+    url = _create_pg_database(admin)
+    script = _load_cluster_script()
+    port = script.free_port()
+    running = script.Cluster(argparse.Namespace(apps=2, workers=2, port=port, database=url), var=tmp_path)
+    try:
+        running.up()
+        yield running
+    finally:
+        running.down()
+        _drop_pg_database(admin, url)
+
+
+def _signed(port: int, call_sid: str) -> tuple[str, dict]:
+    from twilio.request_validator import RequestValidator
+
+    params = {"AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "CallSid": call_sid, "CallStatus": "ringing",
+              "Direction": "inbound", "From": "+819011112222", "To": NUMBER, "Called": NUMBER, "Caller": "+819011112222"}
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(f"http://127.0.0.1:{port}/twilio/voice/incoming", params)
+    return urlencode(params), {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
+
+
+def test_calls_are_answered_once_while_an_app_process_and_a_worker_are_killed(cluster):
+    port = cluster.ports["port"]
+    sids = [f"CA{uuid.uuid4().hex}" for _ in range(CALLS)]
+    served: dict[str, str] = {}  # CallSid → the app process whose answer counted
+    attempts = {"failed": 0}
+    lock = threading.Lock()
+    killed = threading.Event()
+    half = threading.Event()
+    pending = iter(sids)
+
+    def carrier():
+        deadline = time.monotonic() + CEILING
+        for sid in pending:
+            body, headers = _signed(port, sid)
+            while True:
+                assert time.monotonic() < deadline, f"{sid} was never answered"
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                    conn.request("POST", "/twilio/voice/incoming", body=body, headers=headers)
+                    response = conn.getresponse()
+                    text = response.read().decode()
+                    conn.close()
+                except OSError:
+                    response = None
+                if response is not None and response.status == 200:
+                    assert "<Response>" in text
+                    with lock:
+                        served[sid] = response.getheader("X-ECTI-Server")
+                        if len(served) >= CALLS // 3:
+                            half.set()
+                    break
+                with lock:
+                    attempts["failed"] += 1  # the carrier tries again (Twilio: the fallback URL, a retry)
+                time.sleep(0.05)
+
+    carriers = [threading.Thread(target=carrier) for _ in range(4)]
+    for t in carriers:
+        t.start()
+    assert half.wait(CEILING), "a third of the calls were never answered"
+    before = set(served.values())
+    os.kill(cluster.process("app-1").pid, signal.SIGKILL)
+    os.kill(cluster.process("worker-2").pid, signal.SIGKILL)
+    killed.set()
+    for t in carriers:
+        t.join(CEILING)
+        assert not t.is_alive()
+    assert len(served) == CALLS, f"answered {len(served)} of {CALLS}"
+    assert before == {"app-1", "app-2"}, f"HAProxy sent calls to {before} only (no affinity: both should serve)"
+
+    # Every call recorded exactly once, whatever was retried.
+    import psycopg
+
+    url = cluster.args.database.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT carrier_call_id, count(*) FROM calls WHERE carrier_call_id = ANY(%s) GROUP BY 1", (sids,)).fetchall()
+    assert len(rows) == CALLS and all(count == 1 for _sid, count in rows)
+
+    # The surviving worker consumes what the calls queued in Redis.
+    from huey import RedisHuey
+
+    huey = RedisHuey("ecti", url=f"redis://127.0.0.1:{cluster.ports['redis']}/0")
+    deadline = time.monotonic() + CEILING
+    while huey.pending_count():
+        assert time.monotonic() < deadline, f"{huey.pending_count()} jobs never ran"
+        time.sleep(0.1)
+    assert cluster.process("worker-1").poll() is None and cluster.process("app-2").poll() is None
