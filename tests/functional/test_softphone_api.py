@@ -137,3 +137,13 @@ def test_the_pages_are_for_agents_and_may_be_framed(webtest, db, make_tenant, ma
 
 def test_signed_out_people_are_sent_to_sign_in(webtest):
     assert webtest.get("/softphone", expect_errors=True).status_int in (302, 303, 403)
+
+
+def test_the_phones_heartbeat_its_closing_beacon_and_the_push_grant_answer_as_documented(api, make_tenant, make_user, login):
+    """The three calls a phone page makes in the background, through the OpenAPI-checked client."""
+    headers = {"X-CSRF-Token": login(api.testapp, make_user(make_tenant(), role="agent"))}
+    beat = api.post("/api/v1/acd/me/heartbeat", json={"device": "registered", "page": "p1"}, headers=headers)
+    assert beat.status_int == 200
+    assert api.post("/api/v1/push/token", headers=headers).json["enabled"] is False  # no push server configured
+    gone = api.post("/api/v1/acd/me/heartbeat/gone", params={"csrf_token": headers["X-CSRF-Token"]})
+    assert gone.status_int == 200 and gone.json["presence_changed"] in (None, "disconnected")
