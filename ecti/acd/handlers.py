@@ -35,6 +35,7 @@ from ..tenancy.models import Tenant
 from ..voice import HANDLERS_KEY, dispatch
 from ..voice.calls import say
 from ..voice.instructions import CallInput, Conference, Continuation, Dial, DialTarget, Hangup, Pause, Redirect, Say
+from .callback import offer_instructions
 from .models import EntryStatus, Outcome, QueueEntry
 from .queues import find_queue
 from .routing import (
@@ -91,6 +92,14 @@ def enqueue_call(request, call, queue, *, depth: int = 0) -> list:
     request.db.flush()
     record_event(request, call, EventKind.entered_queue, at=now, queue=queue.id, position=position_of(request, entry))
     route(request, queue, now)
+    if entry.status is EntryStatus.waiting:
+        # Queued callback (ecti.acd.callback): the estimated wait and the offer, before the
+        # conference (whose wait URL cannot collect digits); the place counts from now.
+        tenant = _tenant(request, call)
+        offer = offer_instructions(request, tenant, call, queue, entry, wait_announcement(request, tenant, queue, entry))
+        if offer is not None:
+            entry.last_announced_at = now
+            return offer
     return _join(request, call, entry)
 
 
@@ -192,6 +201,15 @@ def announcement(request, tenant, queue, entry) -> list:
         minutes = max(1, -(-estimated_wait_seconds(request, queue, position) // 60))
         out.append(say(tenant, _("The estimated waiting time is about ${minutes} minutes.", mapping={"minutes": minutes})))
     return out
+
+
+def wait_announcement(request, tenant, queue, entry) -> list:
+    """The position and the estimated wait, whatever the queue's announcement options (said
+    before the callback offer, as issue 24 asks)."""
+    position = position_of(request, entry)
+    minutes = max(1, -(-estimated_wait_seconds(request, queue, position) // 60))
+    return [say(tenant, _("You are number ${position} in line.", mapping={"position": position})),
+            say(tenant, _("The estimated waiting time is about ${minutes} minutes.", mapping={"minutes": minutes}))]
 
 
 def hold_audio(request, tenant, queue) -> list:

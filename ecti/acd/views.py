@@ -214,6 +214,10 @@ class QueueFields(BaseModel):
     announce_seconds: int = 60
     announce_position: bool = True
     announce_wait: bool = True
+    callback_enabled: bool = Field(default=False, description="Callers may press callback_key to be called back, keeping their place")
+    callback_key: str = Field(default="9", min_length=1, max_length=1)
+    callback_retry_seconds: int = Field(default=600, description="Seconds before an unanswered callback is tried again")
+    callback_attempts: int = Field(default=3, description="Callback attempts in all")
     wallboard_waiting_amber: int = Field(default=WALLBOARD_DEFAULTS["waiting"][0], description="Wallboard: amber from this many calls waiting")
     wallboard_waiting_red: int = Field(default=WALLBOARD_DEFAULTS["waiting"][1], description="Wallboard: red from this many calls waiting")
     wallboard_wait_amber: int = Field(default=WALLBOARD_DEFAULTS["wait"][0], description="Wallboard: amber once the oldest caller has waited this many seconds")
@@ -248,6 +252,10 @@ class QueuePatch(PatchModel):
     announce_seconds: int | None = None
     announce_position: bool | None = None
     announce_wait: bool | None = None
+    callback_enabled: bool | None = None
+    callback_key: str | None = Field(default=None, min_length=1, max_length=1)
+    callback_retry_seconds: int | None = None
+    callback_attempts: int | None = None
     wallboard_waiting_amber: int | None = None
     wallboard_waiting_red: int | None = None
     wallboard_wait_amber: int | None = None
@@ -591,6 +599,8 @@ def queue_out(queue: Queue) -> QueueOut:
         join_when_empty=queue.join_when_empty, leave_when_empty=queue.leave_when_empty, max_no_answers=queue.max_no_answers,
         service_level_seconds=queue.service_level_seconds, hold_audio=queue.hold_audio or {}, announce_seconds=queue.announce_seconds,
         announce_position=queue.announce_position, announce_wait=queue.announce_wait,
+        callback_enabled=queue.callback_enabled, callback_key=queue.callback_key,
+        callback_retry_seconds=queue.callback_retry_seconds, callback_attempts=queue.callback_attempts,
         **{key: getattr(queue, key) for key in WALLBOARD_FIELDS},
         members=[MemberOut(user_id=m.user_id, display_name=m.user.display_name, level=m.level, position=m.position) for m in queue.members],
     )
@@ -646,9 +656,9 @@ def api_acd_queue_members(request, body: MembersIn):
 # --- console ------------------------------------------------------------------------------------
 
 FORM_INTS = ("ring_timeout", "wrap_up_seconds", "escalation_seconds", "max_no_answers", "service_level_seconds", "announce_seconds",
-             *WALLBOARD_FIELDS)
+             "callback_retry_seconds", "callback_attempts", *WALLBOARD_FIELDS)
 FORM_OPTIONAL_INTS = ("max_wait_seconds", "max_length")
-FORM_BOOLS = ("join_when_empty", "leave_when_empty", "announce_position", "announce_wait")
+FORM_BOOLS = ("join_when_empty", "leave_when_empty", "announce_position", "announce_wait", "callback_enabled")
 
 
 def _form_settings(post) -> QueueSettings:
@@ -664,6 +674,7 @@ def _form_settings(post) -> QueueSettings:
             raise UserError("not_a_number", _("Enter a whole number."), field=key, status=422)
     for key in FORM_BOOLS:
         data[key] = post.get(key) == "1"
+    data["callback_key"] = post.get("callback_key", "9").strip()
     text = post.get("hold_text", "").strip()
     data["hold_audio"] = {"text": text} if text else {}
     settings = QueueSettings(**data)

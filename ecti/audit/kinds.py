@@ -66,6 +66,8 @@ audit_model(Queue, Audited(
         "max_no_answers": _("Missed offers before away"), "service_level_seconds": _("Service level target (s)"),
         "hold_audio": _("Music while waiting"), "announce_seconds": _("Announcement every (s)"),
         "announce_position": _("Announce position"), "announce_wait": _("Announce estimated wait"),
+        "callback_enabled": _("Callback offered"), "callback_key": _("Callback key"),
+        "callback_retry_seconds": _("Callback retry after (s)"), "callback_attempts": _("Callback attempts"),
         "archived_at": _("Deleted"), "members": _("Members"), "recording": _("Recording"),
         "user_id": _("Agent"), "level": _("Level"), "position": _("Order"), "record": _("Record calls"),
         "wallboard_waiting_amber": _("Wallboard: amber from calls waiting"), "wallboard_waiting_red": _("Wallboard: red from calls waiting"),

@@ -58,6 +58,10 @@ EVENT_LABELS = {
     EventKind.voicemail: _("Voicemail left"),
     EventKind.recording: _("Recording made"),
     EventKind.dial_ended: _("Outgoing call ended"),
+    EventKind.callback_requested: _("Caller asked to be called back"),
+    EventKind.callback_dialed: _("Calling the customer back"),
+    EventKind.callback_no_answer: _("Customer did not answer the callback"),
+    EventKind.callback_reached: _("Customer answered the callback"),
     EventKind.completed: _("Call ended"),
 }
 

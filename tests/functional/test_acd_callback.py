@@ -1,0 +1,165 @@
+"""Queued callback (issue 24, part 2) at the carrier boundary, on SQLite and PostgreSQL.
+
+A waiting caller presses the queue's key to be called back and hangs up; the entry keeps its
+place; when it reaches the front an agent is offered the callback, and on answering the
+customer is called from the number they called, joining the agent; an unanswered callback is
+tried again after the queue's delay (a job at that time), within the calling hours.
+"""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from ecti.acd.models import EntryStatus, Outcome, QueueEntry
+from ecti.calls.models import Call, EventKind
+from ecti.models.meta import utcnow
+from ecti.voice.instructions import CallInput, Conference, Gather, Hangup
+
+from .test_acd import acd, spoken  # noqa: F401  (the fixture)
+
+CUSTOMER = "+819011112222"
+
+
+def press(acd, call_id, digits):
+    entry = acd.entry(call_id)
+    return acd.driver.step(call_id, "acd.callback_choice", {"entry": entry.id}, CallInput(digits=digits))
+
+
+def three_callers(acd, **options):
+    acd.agent("sato", available=False)
+    acd.agent("suzuki", available=False)
+    q = acd.queue(["sato", "suzuki"], callback_enabled=True, callback_key="9", callback_retry_seconds=300, callback_attempts=2,
+                  join_when_empty=True, **options)
+    calls = []
+    for number in ("+819000000001", "+819000000002", CUSTOMER):
+        calls.append(acd.call(q, number))
+    return q, calls
+
+
+def test_the_offer_follows_the_estimated_wait_and_a_caller_who_stays_joins_the_conference(acd):
+    q, calls = three_callers(acd)
+    call_id, first = calls[2]
+    assert isinstance(first[0], Gather) and first[0].next.handler == "acd.callback_choice"
+    said = spoken(first[0].prompts)
+    assert "3" in said and "9" in said
+    stays = press(acd, call_id, "")
+    assert isinstance(stays[0], Conference) and stays[0].name == f"call-{call_id}"
+    assert acd.entry(call_id).callback_number is None
+
+
+def test_position_3_asks_for_a_callback_and_is_the_third_offer(acd):
+    q, calls = three_callers(acd)
+    (c1, _), (c2, _), (c3, _) = calls
+    for call_id, _ in calls[:2]:
+        press(acd, call_id, "")
+    entered = acd.entry(c3).entered_at
+    out = press(acd, c3, "9")
+    assert isinstance(out[-1], Hangup)
+    entry = acd.entry(c3)
+    assert entry.callback_number == CUSTOMER and entry.status is EntryStatus.waiting and entry.entered_at == entered
+    assert acd.event(c3, EventKind.callback_requested)[0].data["position"] == 3
+    acd.driver.caller_hangs_up(c3)
+    assert acd.entry(c3).status is EntryStatus.waiting  # not abandoned: the place is kept
+
+    # Agents answer the two ahead; the third offer is the callback.
+    acd.presence("sato", "available")
+    acd.driver.answer(acd.identity("sato"))
+    acd.presence("suzuki", "available")
+    acd.driver.answer(acd.identity("suzuki"))
+    assert acd.entry(c1).status is EntryStatus.connected and acd.entry(c2).status is EntryStatus.connected
+    acd.driver.leg_status(acd.identity("sato"), "completed")  # sato's call ends; no wrap-up in this queue
+    assert acd.entry(c3).status is EntryStatus.offered
+    leg = acd.driver.leg_for(acd.identity("sato"))
+    assert acd.carrier.legs[leg]["answer"].handler == "acd.callback_agent"
+
+    # On answering, the customer is called from the number they called, and connected.
+    heard = acd.driver.answer(acd.identity("sato"))
+    assert CUSTOMER in spoken(heard) and heard[-1] == Conference(f"call-{c3}", start_on_enter=True, end_on_exit=True)
+    assert acd.carrier.ops("dial_number") == [("dial_number", CUSTOMER, acd.driver.number)]
+    acd.fresh()
+    leg_call = acd.db.scalar(select(Call).where(Call.parent_call_id == c3))
+    assert leg_call.to_number == CUSTOMER and leg_call.from_number == acd.driver.number
+    joined = acd.driver.answer(CUSTOMER)
+    assert joined[-1] == Conference(f"call-{c3}", start_on_enter=True, end_on_exit=True)
+    assert acd.event(c3, EventKind.callback_reached)
+    acd.driver.leg_status(CUSTOMER, "completed")
+    entry = acd.entry(c3)
+    assert entry.status is EntryStatus.ended and entry.outcome is Outcome.completed and entry.ended_by == "caller"
+    assert acd.agent_row("sato").state.value == "idle"
+
+
+def test_an_unanswered_callback_is_retried_after_the_delay_then_given_up(acd):
+    acd.agent("sato", available=False)
+    q = acd.queue(["sato"], callback_enabled=True, callback_retry_seconds=300, callback_attempts=2, join_when_empty=True)
+    c, _ = acd.call(q, CUSTOMER)
+    press(acd, c, "9")
+    acd.driver.caller_hangs_up(c)
+    acd.presence("sato", "available")
+    acd.driver.answer(acd.identity("sato"))
+    acd.driver.leg_status(CUSTOMER, "no-answer")
+    entry = acd.entry(c)
+    assert entry.status is EntryStatus.waiting and entry.callback_attempts == 1
+    assert entry.callback_due_at is not None
+    assert acd.agent_row("sato").state.value == "idle"
+    acd.driver.leg_status(acd.identity("sato"), "completed")  # the agent's leg ended by ECTI
+    assert acd.entry(c).status is EntryStatus.waiting
+    # Before the delay nothing is offered; the retry job at that time offers it again.
+    from ecti.acd.routing import route_tenant
+
+    acd.driver.end_pause(acd.users["sato"].id)
+    acd.driver.run(route_tenant)
+    assert acd.entry(c).status is EntryStatus.waiting and len(acd.carrier.ops("dial_agent")) == 1
+    # The delay passes (the clock moved: the due time is now past): the retry is offered.
+    assert timedelta(seconds=290) < entry.callback_due_at - utcnow() <= timedelta(seconds=300)
+    acd.driver.run(lambda r: r.db.execute(update(QueueEntry).where(QueueEntry.call_id == c)
+                                          .values(callback_due_at=utcnow() - timedelta(seconds=1))))
+    acd.driver.run(route_tenant)
+    assert acd.entry(c).status is EntryStatus.offered
+    acd.driver.answer(acd.identity("sato"))
+    assert len(acd.carrier.ops("dial_number")) == 2
+    acd.driver.leg_status(CUSTOMER, "busy")
+    entry = acd.entry(c)
+    assert entry.status is EntryStatus.ended and entry.outcome is Outcome.callback_failed
+    assert acd.event(c, EventKind.callback_no_answer)[-1].data["gave_up"] is True
+
+
+def test_a_callback_outside_the_calling_hours_waits_for_them(acd):
+    from ecti.ivr.models import Schedule
+
+    schedule = Schedule(tenant_id=acd.tenant.id, name="営業時間", weekly={}, calendars=[])
+    acd.db.add(schedule)
+    acd.db.commit()
+    acd.agent("sato", available=False)
+    q = acd.queue(["sato"], callback_enabled=True, join_when_empty=True, callback_schedule_id=schedule.id)
+    c, _ = acd.call(q, CUSTOMER)
+    press(acd, c, "9")
+    acd.driver.caller_hangs_up(c)
+    acd.presence("sato", "available")
+    assert acd.entry(c).status is EntryStatus.waiting and acd.carrier.ops("dial_agent") == []
+    acd.fresh()
+    days = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    acd.db.execute(update(Schedule).where(Schedule.id == schedule.id).values(weekly=days))
+    acd.db.commit()
+    from ecti.acd.routing import route_tenant
+
+    acd.driver.run(route_tenant)
+    assert acd.entry(c).status is EntryStatus.offered
+
+
+def test_a_key_when_callbacks_are_off_and_a_withheld_number_change_nothing(acd):
+    acd.agent("sato", available=False)
+    q = acd.queue(["sato"], callback_enabled=True, join_when_empty=True)
+    withheld, first = acd.call(q, "anonymous")
+    assert isinstance(first[0], Conference)  # not offered
+    out = press(acd, withheld, "9")
+    assert "withheld" in spoken(out) or "通知" in spoken(out)
+    assert isinstance(out[-1], Conference) and acd.entry(withheld).callback_number is None
+    c, _ = acd.call(q, CUSTOMER)
+    acd.fresh()
+    acd.db.execute(update(type(q)).where(type(q).id == q.id).values(callback_enabled=False))
+    acd.db.commit()
+    out = press(acd, c, "9")
+    assert isinstance(out[-1], Conference) and acd.entry(c).callback_number is None
+    assert acd.event(c, EventKind.callback_requested) == []
+    other = press(acd, c, "5")
+    assert isinstance(other[-1], Conference)
