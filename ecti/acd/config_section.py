@@ -145,6 +145,9 @@ def apply_queues(ctx, value: list) -> None:
                 setattr(settings, key, item[key])
             elif existing is not None:
                 setattr(settings, key, getattr(existing, key))
+        if existing is not None:
+            # The callback hours are a schedule id, not in the file: the queue keeps its own.
+            settings.callback_schedule_id = existing.callback_schedule_id
         ok, hold = prompts.from_file(ctx, f"{path}.hold_audio", item.get("hold_audio") or {})
         settings.hold_audio = hold or {}
         overflow = item.get("overflow") or {"kind": "hangup"}

@@ -95,6 +95,7 @@ class QueueSettings:
     callback_key: str = "9"
     callback_retry_seconds: int = 600
     callback_attempts: int = 3
+    callback_schedule_id: int | None = None
     wallboard_waiting_amber: int = WALLBOARD_DEFAULTS["waiting"][0]
     wallboard_waiting_red: int = WALLBOARD_DEFAULTS["waiting"][1]
     wallboard_wait_amber: int = WALLBOARD_DEFAULTS["wait"][0]
@@ -130,6 +131,12 @@ def check_settings(request, settings: QueueSettings, *, queue: Queue | None = No
     check_wallboard_thresholds(settings, request.localizer.translate)
     if settings.callback_key not in CALLBACK_KEYS:
         raise UserError("bad_callback_key", _("The callback key is one of 0–9, * or #."), field="callback_key", status=422)
+    if settings.callback_schedule_id is not None:
+        from ..ivr.models import Schedule
+
+        if request.db.get(Schedule, settings.callback_schedule_id) is None:
+            raise UserError("unknown_schedule", _("Choose one of the company's schedules for the callback hours."),
+                            field="callback_schedule_id", status=422)
     kind = (settings.overflow or {}).get("kind") or "hangup"
     target = str((settings.overflow or {}).get("target") or "").strip()
     if kind not in OVERFLOW_KINDS:

@@ -13,6 +13,7 @@ from ..api import API_PREFIX, PatchModel, api_view
 from ..calls.models import Call
 from ..errors import UserError
 from ..i18n import _
+from ..ivr.models import Schedule
 from ..models.meta import utcnow
 from ..telephony.numbering import display_number
 from ..tenancy.models import Role, User
@@ -218,6 +219,7 @@ class QueueFields(BaseModel):
     callback_key: str = Field(default="9", min_length=1, max_length=1)
     callback_retry_seconds: int = Field(default=600, description="Seconds before an unanswered callback is tried again")
     callback_attempts: int = Field(default=3, description="Callback attempts in all")
+    callback_schedule_id: int | None = Field(default=None, description="The IVR schedule callbacks are placed within (null: any time)")
     wallboard_waiting_amber: int = Field(default=WALLBOARD_DEFAULTS["waiting"][0], description="Wallboard: amber from this many calls waiting")
     wallboard_waiting_red: int = Field(default=WALLBOARD_DEFAULTS["waiting"][1], description="Wallboard: red from this many calls waiting")
     wallboard_wait_amber: int = Field(default=WALLBOARD_DEFAULTS["wait"][0], description="Wallboard: amber once the oldest caller has waited this many seconds")
@@ -234,7 +236,7 @@ class QueuePatch(PatchModel):
     """Only the fields sent change; null empties the maximum wait or length (no limit)."""
 
     model_config = ConfigDict(extra="forbid")
-    nullable: ClassVar[frozenset[str]] = frozenset({"max_wait_seconds", "max_length"})
+    nullable: ClassVar[frozenset[str]] = frozenset({"max_wait_seconds", "max_length", "callback_schedule_id"})
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
     strategy: str | None = Field(default=None, max_length=64)
@@ -256,6 +258,7 @@ class QueuePatch(PatchModel):
     callback_key: str | None = Field(default=None, min_length=1, max_length=1)
     callback_retry_seconds: int | None = None
     callback_attempts: int | None = None
+    callback_schedule_id: int | None = None
     wallboard_waiting_amber: int | None = None
     wallboard_waiting_red: int | None = None
     wallboard_wait_amber: int | None = None
@@ -601,6 +604,7 @@ def queue_out(queue: Queue) -> QueueOut:
         announce_position=queue.announce_position, announce_wait=queue.announce_wait,
         callback_enabled=queue.callback_enabled, callback_key=queue.callback_key,
         callback_retry_seconds=queue.callback_retry_seconds, callback_attempts=queue.callback_attempts,
+        callback_schedule_id=queue.callback_schedule_id,
         **{key: getattr(queue, key) for key in WALLBOARD_FIELDS},
         members=[MemberOut(user_id=m.user_id, display_name=m.user.display_name, level=m.level, position=m.position) for m in queue.members],
     )
@@ -657,7 +661,7 @@ def api_acd_queue_members(request, body: MembersIn):
 
 FORM_INTS = ("ring_timeout", "wrap_up_seconds", "escalation_seconds", "max_no_answers", "service_level_seconds", "announce_seconds",
              "callback_retry_seconds", "callback_attempts", *WALLBOARD_FIELDS)
-FORM_OPTIONAL_INTS = ("max_wait_seconds", "max_length")
+FORM_OPTIONAL_INTS = ("max_wait_seconds", "max_length", "callback_schedule_id")
 FORM_BOOLS = ("join_when_empty", "leave_when_empty", "announce_position", "announce_wait", "callback_enabled")
 
 
@@ -693,6 +697,7 @@ def _page(request, *, queue=None, form=None, errors=None):
         "registry_strategies": request.registry.ecti.routing_strategies,
         "overflow_kinds": OVERFLOW_KINDS,
         "users": users,
+        "schedules": request.db.scalars(select(Schedule).order_by(Schedule.name)).all(),
     }
 
 

@@ -68,6 +68,7 @@ audit_model(Queue, Audited(
         "announce_position": _("Announce position"), "announce_wait": _("Announce estimated wait"),
         "callback_enabled": _("Callback offered"), "callback_key": _("Callback key"),
         "callback_retry_seconds": _("Callback retry after (s)"), "callback_attempts": _("Callback attempts"),
+        "callback_schedule_id": _("Callback hours"),
         "archived_at": _("Deleted"), "members": _("Members"), "recording": _("Recording"),
         "user_id": _("Agent"), "level": _("Level"), "position": _("Order"), "record": _("Record calls"),
         "wallboard_waiting_amber": _("Wallboard: amber from calls waiting"), "wallboard_waiting_red": _("Wallboard: red from calls waiting"),
