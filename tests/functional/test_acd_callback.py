@@ -6,6 +6,7 @@ customer is called from the number they called, joining the agent; an unanswered
 tried again after the queue's delay (a job at that time), within the calling hours.
 """
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -86,6 +87,21 @@ def test_position_3_asks_for_a_callback_and_is_the_third_offer(acd):
     entry = acd.entry(c3)
     assert entry.status is EntryStatus.ended and entry.outcome is Outcome.completed and entry.ended_by == "caller"
     assert acd.agent_row("sato").state.value == "idle"
+    # One contact in the call list: the callback leg points at the call that asked for it.
+    acd.fresh()
+    assert acd.db.get(Call, leg_call.id).parent_call_id == c3
+    figures = report_of(acd, q)
+    assert (figures.callbacks_requested, figures.callbacks_made, figures.callbacks_reached) == (1, 1, 1)
+    assert figures.offered == 3 and figures.answered == 3 and figures.reconciles
+
+
+def report_of(acd, q):
+    from ecti.reports.periods import parse_period
+    from ecti.reports.queries import queue_report
+
+    acd.fresh()
+    period = parse_period({"preset": "today"}, ZoneInfo("Asia/Tokyo"))
+    return queue_report(acd.db, acd.tenant.id, period).total(q.id)
 
 
 def test_an_unanswered_callback_is_retried_after_the_delay_then_given_up(acd):
@@ -121,6 +137,9 @@ def test_an_unanswered_callback_is_retried_after_the_delay_then_given_up(acd):
     entry = acd.entry(c)
     assert entry.status is EntryStatus.ended and entry.outcome is Outcome.callback_failed
     assert acd.event(c, EventKind.callback_no_answer)[-1].data["gave_up"] is True
+    figures = report_of(acd, q)
+    assert (figures.callbacks_requested, figures.callbacks_made, figures.callbacks_reached) == (1, 2, 0)
+    assert figures.abandoned == 1 and figures.answered == 0 and figures.reconciles
 
 
 def test_a_callback_outside_the_calling_hours_waits_for_them(acd):
@@ -144,6 +163,21 @@ def test_a_callback_outside_the_calling_hours_waits_for_them(acd):
 
     acd.driver.run(route_tenant)
     assert acd.entry(c).status is EntryStatus.offered
+
+
+def test_the_wallboard_shows_callbacks_waiting(acd):
+    from ecti.reports.periods import parse_period
+    from ecti.reports.queries import wallboard
+
+    acd.agent("sato", available=False)
+    q = acd.queue(["sato"], callback_enabled=True, join_when_empty=True)
+    c, _ = acd.call(q, CUSTOMER)
+    press(acd, c, "9")
+    acd.call(q, "+819000000009")
+    acd.fresh()
+    board = wallboard(acd.db, acd.tenant.id, parse_period({"preset": "today"}, ZoneInfo("Asia/Tokyo")))
+    tile = next(t for t in board.queues if t.id == q.id)
+    assert tile.waiting == 2 and tile.callbacks_waiting == 1
 
 
 def test_a_key_when_callbacks_are_off_and_a_withheld_number_change_nothing(acd):
