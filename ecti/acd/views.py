@@ -45,6 +45,8 @@ class OfferOut(BaseModel):
     offered_at: datetime
     expires_at: datetime
     from_agent_id: int | None
+    #: A queued callback (issue 24): answering calls the customer at ``caller_number``.
+    callback: bool = False
 
 
 class CurrentCallOut(BaseModel):
@@ -57,6 +59,8 @@ class CurrentCallOut(BaseModel):
     on_hold: bool
     hold_seconds: int
     transfer_ringing_to: int | None
+    #: A queued callback: the agent is calling, or talking to, the customer at ``caller_number``.
+    callback: bool = False
     #: A supervisor on this call, as the agent is told: listen (unless the company hides it),
     #: coach or barge; None when nobody (or nobody shown) is monitoring.
     monitored: Literal["listen", "coach", "barge"] | None = None
@@ -307,8 +311,10 @@ def _label(request, status: str) -> str:
 def _offer_out(request, offer: Offer) -> OfferOut:
     entry = offer.entry
     call = request.db.get(Call, offer.call_id)
+    number = entry.callback_number or call.from_number
     return OfferOut(
-        id=offer.id, kind=offer.kind, call_id=call.id, caller_number=call.from_number, caller_display=_display(call.from_number),
+        callback=entry.callback_number is not None,
+        id=offer.id, kind=offer.kind, call_id=call.id, caller_number=number, caller_display=_display(number),
         queue_id=entry.queue_id, queue_name=entry.queue.name, wait_seconds=max(0, int((utcnow() - entry.entered_at).total_seconds())),
         offered_at=offer.offered_at, expires_at=offer.expires_at, from_agent_id=offer.from_user_id,
     )
@@ -328,8 +334,9 @@ def _current_call(request, user: User) -> CurrentCallOut | None:
     watched = monitoring.monitored_mode(request, user, call.id)
     return CurrentCallOut(
         monitored=watched, monitored_label=request.localizer.translate(MONITORED_LABELS[watched]) if watched else None,
-        call_id=call.id, caller_number=call.from_number, caller_display=_display(call.from_number), queue_id=entry.queue_id,
-        queue_name=entry.queue.name, connected_at=entry.connected_at, on_hold=entry.on_hold, hold_seconds=entry.hold_seconds,
+        call_id=call.id, caller_number=entry.callback_number or call.from_number,
+        caller_display=_display(entry.callback_number or call.from_number), callback=entry.callback_number is not None,
+        queue_id=entry.queue_id, queue_name=entry.queue.name, connected_at=entry.connected_at, on_hold=entry.on_hold, hold_seconds=entry.hold_seconds,
         transfer_ringing_to=pending,
     )
 

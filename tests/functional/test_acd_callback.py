@@ -197,3 +197,22 @@ def test_a_key_when_callbacks_are_off_and_a_withheld_number_change_nothing(acd):
     assert acd.event(c, EventKind.callback_requested) == []
     other = press(acd, c, "5")
     assert isinstance(other[-1], Conference)
+
+
+def test_the_agent_sees_the_offer_is_a_callback_with_the_customers_number(acd):
+    from .test_acd import login
+
+    acd.agent("sato", available=False)
+    q = acd.queue(["sato"], callback_enabled=True, join_when_empty=True)
+    c, _ = acd.call(q, CUSTOMER)
+    press(acd, c, "9")
+    acd.driver.caller_hangs_up(c)
+    app, headers = login(acd, "sato")
+    app.put_json("/api/v1/acd/me/presence", {"presence": "available"}, headers=headers)
+    offer = app.get("/api/v1/acd/me/offer").json["offer"]
+    assert offer["callback"] is True and offer["caller_number"] == CUSTOMER and offer["caller_display"] == "090-1111-2222"
+    me = app.post("/api/v1/acd/me/offer/accept", headers=headers).json
+    assert me["call"]["callback"] is True and me["call"]["caller_number"] == CUSTOMER
+    assert acd.carrier.ops("dial_number") == []  # the customer is called once the agent's phone is in
+    acd.driver.answer(acd.identity("sato"))
+    assert [op[1] for op in acd.carrier.ops("dial_number")] == [CUSTOMER]
