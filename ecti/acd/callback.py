@@ -198,6 +198,7 @@ def dial_customer(request, call: Call, entry: QueueEntry, offer: Offer) -> Call:
     entry.callback_attempts += 1
     record_event(request, call, EventKind.callback_dialed, at=now, queue=entry.queue_id, agent=offer.user_id,
                  number=entry.callback_number, attempt=entry.callback_attempts, leg_call=leg.id)
+    record_event(request, leg, EventKind.started, at=now)  # the agent placed it (call list: who made the call)
     record_event(request, leg, EventKind.callback_dialed, at=now, queue=entry.queue_id, agent=offer.user_id,
                  attempt=entry.callback_attempts, parent_call=call.id)
     registry, tenant_id, leg_id, entry_id = request.registry, call.tenant_id, leg.id, entry.id

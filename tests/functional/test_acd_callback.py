@@ -90,9 +90,22 @@ def test_position_3_asks_for_a_callback_and_is_the_third_offer(acd):
     # One contact in the call list: the callback leg points at the call that asked for it.
     acd.fresh()
     assert acd.db.get(Call, leg_call.id).parent_call_id == c3
+    page = calls_app(acd).get(f"/calls/{c3}").text
+    assert f"/calls/{leg_call.id}" in page
+    listing = calls_app(acd).get("/api/v1/calls").json
+    legs = [x for x in listing["calls"] if x["parent_call_id"] == c3]
+    assert len(legs) == 1 and legs[0]["direction"] == "outbound" and legs[0]["outcome"] == "answered"
     figures = report_of(acd, q)
     assert (figures.callbacks_requested, figures.callbacks_made, figures.callbacks_reached) == (1, 1, 1)
     assert figures.offered == 3 and figures.answered == 3 and figures.reconciles
+
+
+def calls_app(acd):
+    from .test_acd import login
+
+    if "admin" not in acd.users:
+        acd.agent("admin", available=False, role="admin")
+    return login(acd, "admin")[0]
 
 
 def report_of(acd, q):
