@@ -146,7 +146,7 @@ def within_hours(request, queue: Queue, now: datetime) -> bool:
     from ..ivr.models import Schedule
     from ..ivr.schedules import decide
 
-    schedule = request.db.get(Schedule, queue.callback_schedule_id)
+    schedule = request.db.scalar(select(Schedule).where(Schedule.id == queue.callback_schedule_id))
     if schedule is None:
         return True
     tenant = request.db.get(Tenant, queue.tenant_id)

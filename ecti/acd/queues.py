@@ -134,7 +134,8 @@ def check_settings(request, settings: QueueSettings, *, queue: Queue | None = No
     if settings.callback_schedule_id is not None:
         from ..ivr.models import Schedule
 
-        if request.db.get(Schedule, settings.callback_schedule_id) is None:
+        # A query, not Session.get: the tenant's scope applies (another company's schedule is unknown).
+        if request.db.scalar(select(Schedule.id).where(Schedule.id == settings.callback_schedule_id)) is None:
             raise UserError("unknown_schedule", _("Choose one of the company's schedules for the callback hours."),
                             field="callback_schedule_id", status=422)
     kind = (settings.overflow or {}).get("kind") or "hangup"

@@ -229,3 +229,27 @@ def test_the_agent_sees_the_offer_is_a_callback_with_the_customers_number(acd):
     assert acd.carrier.ops("dial_number") == []  # the customer is called once the agent's phone is in
     acd.driver.answer(acd.identity("sato"))
     assert [op[1] for op in acd.carrier.ops("dial_number")] == [CUSTOMER]
+
+
+def test_callback_options_are_checked_with_specific_errors_and_nothing_half_saved(api, login, make_tenant, make_user, db):
+    tenant = make_tenant()
+    admin = make_user(tenant, role="admin")
+    headers = {"X-CSRF-Token": login(api.testapp, admin)}
+    queue_id = api.post("/api/v1/acd/queues", json={"name": "サポート"}, headers=headers).json["id"]
+    key = api.patch(f"/api/v1/acd/queues/{queue_id}", json={"callback_enabled": True, "callback_key": "A"}, headers=headers)
+    assert key.status_int == 422 and key.json["error"]["message"] == "コールバックのキーは 0〜9、* または # のいずれかです。"
+    retry = api.patch(f"/api/v1/acd/queues/{queue_id}", json={"callback_enabled": True, "callback_retry_seconds": 5}, headers=headers)
+    assert retry.status_int == 422
+    hours = api.patch(f"/api/v1/acd/queues/{queue_id}", json={"callback_enabled": True, "callback_schedule_id": 999999}, headers=headers)
+    assert hours.status_int == 422 and hours.json["error"]["message"] == "コールバックの時間帯には、自社のスケジュールを選んでください。"
+    from ecti.ivr.models import Schedule
+
+    other = make_tenant(slug="other", name="他社")
+    theirs = Schedule(tenant_id=other.id, name="他社", weekly={}, calendars=[])
+    db.add(theirs)
+    db.commit()
+    foreign = api.patch(f"/api/v1/acd/queues/{queue_id}", json={"callback_schedule_id": theirs.id}, headers=headers)
+    assert foreign.status_int == 422  # another company's schedule is as unknown as a missing one
+    assert api.get(f"/api/v1/acd/queues/{queue_id}").json["callback_enabled"] is False  # nothing half-saved
+    ok = api.patch(f"/api/v1/acd/queues/{queue_id}", json={"callback_enabled": True, "callback_key": "#", "callback_attempts": 5}, headers=headers)
+    assert ok.status_int == 200 and (ok.json["callback_key"], ok.json["callback_attempts"]) == ("#", 5)
