@@ -15,6 +15,8 @@ counts from then), and goes on into the conference when they do not press the ke
 handler                     when the carrier comes there
 ==========================  ================================================================
 ``acd.callback_choice``     the caller pressed a key (or nothing) after the offer
+``acd.callback_offer``      a waiting caller, taken out of the conference at an announcement
+                            time, hears the wait and the offer again (then back in the queue)
 ``acd.callback_agent``      the agent's phone answered a callback offer: call the customer
 ``acd.callback_answer``     the customer answered: join the agent in the conference
 ``acd.callback_leg``        status of the customer's leg (no answer: retry after the delay)
@@ -50,6 +52,7 @@ from .routing import (
 log = logging.getLogger(__name__)
 
 CHOICE = "acd.callback_choice"
+REOFFER = "acd.callback_offer"
 AGENT = "acd.callback_agent"
 ANSWER = "acd.callback_answer"
 LEG = "acd.callback_leg"
@@ -89,6 +92,25 @@ def offer_instructions(request, tenant, call, queue: Queue, entry: QueueEntry, w
         "To keep waiting, stay on the line.", mapping={"key": key_name(key)}))]
     return [Gather(Continuation(CHOICE, {"entry": str(entry.id)}), prompts=prompts, num_digits=1, timeout=CHOICE_TIMEOUT,
                    finish_on_key="")]
+
+
+def callback_offered(queue: Queue, call, entry: QueueEntry) -> bool:
+    return queue.callback_enabled and not is_callback(entry) and callable_number(call) is not None
+
+
+def reoffer_handler(request, call, args, call_input):
+    """``acd.callback_offer`` {"entry"}: the wait loop's repeated offer (the caller was
+    redirected out of the conference; the entry, and so the place, did not change)."""
+    from .handlers import _join, _tenant, wait_announcement
+
+    tenant = _tenant(request, call)
+    entry = lock_entry(request, int(args.get("entry", 0) or 0))
+    if entry is None or entry.call_id != call.id or entry.status is EntryStatus.ended:
+        return [say(tenant, _("We are sorry, this line cannot take calls now. Please call again later.")), Hangup()]
+    if entry.status is not EntryStatus.waiting:
+        return _join(request, call, entry)  # an agent is being rung: straight back in
+    offer = offer_instructions(request, tenant, call, entry.queue, entry, wait_announcement(request, tenant, entry.queue, entry))
+    return offer if offer is not None else _join(request, call, entry)
 
 
 def key_name(key: str):
@@ -343,6 +365,7 @@ def agent_left(request, entry: QueueEntry, offer: Offer, now: datetime) -> None:
 
 def includeme(config):
     config.add_call_handler(CHOICE, choice_handler)
+    config.add_call_handler(REOFFER, reoffer_handler)
     config.add_call_handler(AGENT, agent_handler, after_end=True)
     config.add_call_handler(ANSWER, answer_handler)
     config.add_call_handler(LEG, leg_handler, after_end=True)

@@ -35,9 +35,10 @@ from ..tenancy.models import Tenant
 from ..voice import HANDLERS_KEY, dispatch
 from ..voice.calls import say
 from ..voice.instructions import CallInput, Conference, Continuation, Dial, DialTarget, Hangup, Pause, Redirect, Say
-from .callback import offer_instructions
+from .callback import REOFFER, callback_offered, offer_instructions
 from .models import EntryStatus, Outcome, QueueEntry
 from .queues import find_queue
+from .carrier_ops import later
 from .routing import (
     accept, conference_name, leave_queue, leg_ended, live_entry_of_call, lock_entry, logged_in_members, position_of,
     remember_leg, route, waiting_count,
@@ -183,6 +184,13 @@ def wait_handler(request, call, args, call_input):
         due = queue.announce_seconds > 0 and (first or now - entry.last_announced_at >= timedelta(seconds=queue.announce_seconds))
         if first:
             out.append(say(tenant, _("Thank you for waiting. We will connect you to the next available representative.")))
+        if due and not first and entry.status is EntryStatus.waiting and callback_offered(queue, call, entry):
+            # The conference's wait document cannot collect digits: the caller is taken out of
+            # the conference (keeping their place) to hear the wait and the callback offer again.
+            entry.last_announced_at = now
+            later(request, tenant, "redirect", carrier_call_id=call.carrier_call_id,
+                  continuation=Continuation(REOFFER, {"entry": str(entry.id)}))
+            return hold_audio(request, tenant, queue) + [Redirect(Continuation("acd.wait", {"entry": str(entry.id)}))]
         if due:
             out.extend(announcement(request, tenant, queue, entry))
         if first or due:

@@ -107,3 +107,31 @@ def test_a_customer_who_does_not_answer_is_called_again_after_the_delay(acd):
     assert customer.active is not None
     assert len(acd.events(caller, EventKind.callback_dialed)) == 2
     acd.no_errors()
+
+
+def test_the_wait_loop_offers_the_callback_again_at_the_announcement_and_the_place_is_kept(acd):
+    queue = acd.queue(join_when_empty=True, callback_enabled=True, announce_seconds=60)
+    ahead = acd.t.dial(from_="+819000000001")
+    acd.sim.settle()
+    ahead.silence()
+    caller = acd.t.dial(from_=CALLER)
+    acd.sim.settle()
+    caller.silence()  # stays on the line at the first offer
+    acd.sim.settle()
+    [entry] = acd.entries(caller)
+    entered = entry.entered_at
+    before = said(caller).count("9")
+    acd.db.rollback()
+    acd.db.execute(update(QueueEntry).where(QueueEntry.id == entry.id).values(last_announced_at=utcnow() - timedelta(seconds=61)))
+    acd.db.commit()
+    acd.sim.advance(13)  # the next round of the wait loop (a 10 s round): out of the conference, the offer
+    assert said(caller).count("9") > before, said(caller)  # the offer again
+    caller.press("9")
+    acd.sim.settle()
+    assert caller.status == "completed"
+    acd.fresh()
+    entry = acd.db.get(QueueEntry, entry.id)
+    assert entry.callback_number == CALLER and entry.entered_at == entered and entry.status is EntryStatus.waiting
+    [requested] = acd.events(caller, EventKind.callback_requested)
+    assert requested.data["position"] == 2
+    acd.no_errors()
