@@ -5,11 +5,12 @@ the callback like a call. On accepting, the customer is called from the number t
 answer is called again after the queue's retry delay, up to its number of attempts, and only
 within the company's calling hours.
 
-Why the offer is made when the caller joins the queue, not in the conference's wait loop:
-Twilio's conference ``waitUrl`` plays only ``<Play>``, ``<Say>``, ``<Pause>`` and
-``<Redirect>`` — it cannot collect digits. So the caller hears the estimated wait and the
-offer (``<Gather>``) as they enter the queue, with their entry already created (their place
-counts from then), and goes on into the conference when they do not press the key.
+Where the offer is made: Twilio's conference ``waitUrl`` plays only ``<Play>``, ``<Say>``,
+``<Pause>`` and ``<Redirect>`` — it cannot collect digits. So the caller hears the estimated
+wait and the offer (``<Gather>``) as they enter the queue, with their entry already created
+(their place counts from then), and goes on into the conference when they do not press the key;
+at each later announcement time the wait loop redirects the caller's leg out of the conference
+to ``acd.callback_offer`` (the same offer) and back, the entry unchanged.
 
 ==========================  ================================================================
 handler                     when the carrier comes there
