@@ -8,7 +8,6 @@ tried again after the queue's delay (a job at that time), within the calling hou
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select, update
 
 from ecti.acd.models import EntryStatus, Outcome, QueueEntry
