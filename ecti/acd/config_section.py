@@ -45,6 +45,8 @@ QUEUES_SCHEMA = {
             "hold_audio": FILE_PROMPT_REF_SCHEMA,
             "announce_position": {"type": "boolean"},
             "announce_wait": {"type": "boolean"},
+            "callback_enabled": {"type": "boolean"},
+            "callback_key": {"enum": list("0123456789*#")},
             "members": {
                 "type": "array",
                 "items": {
@@ -64,7 +66,8 @@ QUEUES_SCHEMA = {
     },
 }
 
-_OPTIONS = ("strategy", *LIMITS, "join_when_empty", "leave_when_empty", "announce_position", "announce_wait", *WALLBOARD_FIELDS)
+_OPTIONS = ("strategy", *LIMITS, "join_when_empty", "leave_when_empty", "announce_position", "announce_wait", "callback_enabled", "callback_key",
+            *WALLBOARD_FIELDS)
 
 
 def _overflow_to_file(session, overflow: dict) -> dict:
@@ -142,6 +145,9 @@ def apply_queues(ctx, value: list) -> None:
                 setattr(settings, key, item[key])
             elif existing is not None:
                 setattr(settings, key, getattr(existing, key))
+        if existing is not None:
+            # The callback hours are a schedule id, not in the file: the queue keeps its own.
+            settings.callback_schedule_id = existing.callback_schedule_id
         ok, hold = prompts.from_file(ctx, f"{path}.hold_audio", item.get("hold_audio") or {})
         settings.hold_audio = hold or {}
         overflow = item.get("overflow") or {"kind": "hangup"}

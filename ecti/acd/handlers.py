@@ -35,8 +35,10 @@ from ..tenancy.models import Tenant
 from ..voice import HANDLERS_KEY, dispatch
 from ..voice.calls import say
 from ..voice.instructions import CallInput, Conference, Continuation, Dial, DialTarget, Hangup, Pause, Redirect, Say
+from .callback import REOFFER, callback_offered, offer_instructions
 from .models import EntryStatus, Outcome, QueueEntry
 from .queues import find_queue
+from .carrier_ops import later
 from .routing import (
     accept, conference_name, leave_queue, leg_ended, live_entry_of_call, lock_entry, logged_in_members, position_of,
     remember_leg, route, waiting_count,
@@ -91,6 +93,14 @@ def enqueue_call(request, call, queue, *, depth: int = 0) -> list:
     request.db.flush()
     record_event(request, call, EventKind.entered_queue, at=now, queue=queue.id, position=position_of(request, entry))
     route(request, queue, now)
+    if entry.status is EntryStatus.waiting:
+        # Queued callback (ecti.acd.callback): the estimated wait and the offer, before the
+        # conference (whose wait URL cannot collect digits); the place counts from now.
+        tenant = _tenant(request, call)
+        offer = offer_instructions(request, tenant, call, queue, entry, wait_announcement(request, tenant, queue, entry))
+        if offer is not None:
+            entry.last_announced_at = now
+            return offer
     return _join(request, call, entry)
 
 
@@ -174,6 +184,13 @@ def wait_handler(request, call, args, call_input):
         due = queue.announce_seconds > 0 and (first or now - entry.last_announced_at >= timedelta(seconds=queue.announce_seconds))
         if first:
             out.append(say(tenant, _("Thank you for waiting. We will connect you to the next available representative.")))
+        if due and not first and entry.status is EntryStatus.waiting and callback_offered(queue, call, entry):
+            # The conference's wait document cannot collect digits: the caller is taken out of
+            # the conference (keeping their place) to hear the wait and the callback offer again.
+            entry.last_announced_at = now
+            later(request, tenant, "redirect", carrier_call_id=call.carrier_call_id,
+                  continuation=Continuation(REOFFER, {"entry": str(entry.id)}))
+            return hold_audio(request, tenant, queue) + [Redirect(Continuation("acd.wait", {"entry": str(entry.id)}))]
         if due:
             out.extend(announcement(request, tenant, queue, entry))
         if first or due:
@@ -192,6 +209,15 @@ def announcement(request, tenant, queue, entry) -> list:
         minutes = max(1, -(-estimated_wait_seconds(request, queue, position) // 60))
         out.append(say(tenant, _("The estimated waiting time is about ${minutes} minutes.", mapping={"minutes": minutes})))
     return out
+
+
+def wait_announcement(request, tenant, queue, entry) -> list:
+    """The position and the estimated wait, whatever the queue's announcement options (said
+    before the callback offer, as issue 24 asks)."""
+    position = position_of(request, entry)
+    minutes = max(1, -(-estimated_wait_seconds(request, queue, position) // 60))
+    return [say(tenant, _("You are number ${position} in line.", mapping={"position": position})),
+            say(tenant, _("The estimated waiting time is about ${minutes} minutes.", mapping={"minutes": minutes}))]
 
 
 def hold_audio(request, tenant, queue) -> list:

@@ -103,7 +103,9 @@ def reconcile(registry, tenant_id: int, now: datetime | None = None) -> list[str
         carrier = carrier_for(request, tenant)
         status_of = getattr(carrier, "call_status", None)
         entries = request.db.scalars(
-            select(QueueEntry).where(QueueEntry.status != EntryStatus.ended, QueueEntry.entered_at <= now - RECONCILE_AFTER)
+            select(QueueEntry).where(QueueEntry.status != EntryStatus.ended, QueueEntry.entered_at <= now - RECONCILE_AFTER,
+                                     # A queued callback's caller has hung up on purpose (ecti.acd.callback).
+                                     QueueEntry.callback_number.is_(None))
         ).all()
         checks = [(e.call_id, e.call.carrier_call_id, None) for e in entries]
         offers = request.db.scalars(

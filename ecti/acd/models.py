@@ -173,6 +173,16 @@ class Queue(TenantScoped, Base):
     announce_seconds: Mapped[int] = mapped_column(Integer, default=60)
     announce_position: Mapped[bool] = mapped_column(Boolean, default=True)
     announce_wait: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Queued callback (issue 24): callers may press ``callback_key`` to be called back at their
+    #: number, keeping their place; a customer who does not answer is called again after
+    #: ``callback_retry_seconds``, at most ``callback_attempts`` times in all.
+    callback_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    callback_key: Mapped[str] = mapped_column(String(1), default="9", server_default="9")
+    callback_retry_seconds: Mapped[int] = mapped_column(Integer, default=600, server_default="600")
+    callback_attempts: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    #: The hours callbacks may be placed in: an IVR schedule (ecti.ivr; null: whenever the
+    #: queue has a free agent). No foreign key (added in place on SQLite).
+    callback_schedule_id: Mapped[int | None] = mapped_column(Integer)
     #: Round robin: the member position offered last (kept here, shared by every process).
     cursor: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -217,6 +227,7 @@ class Outcome(str, enum.Enum):
     exit_empty = "exit_empty"  # left because no agent was logged in
     transferred = "transferred"  # blind transfer to another queue or an external number
     lost = "lost"  # the carrier says the call ended and nobody told us (reconciler)
+    callback_failed = "callback_failed"  # a callback whose every attempt went unanswered
 
 
 class QueueEntry(TenantScoped, Base):
@@ -250,6 +261,14 @@ class QueueEntry(TenantScoped, Base):
     last_announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The conference the caller waits and talks in (the carrier's id, once known).
     conference_id: Mapped[str | None] = mapped_column(String(64))
+    #: Queued callback (issue 24): the number to call back (E.164; null: not a callback), when
+    #: the caller asked, the attempts made, when the next attempt may start (null: now), and
+    #: the call of the latest callback leg.
+    callback_number: Mapped[str | None] = mapped_column(String(32))
+    callback_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    callback_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    callback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    callback_call_id: Mapped[int | None] = mapped_column(Integer)
 
     queue: Mapped[Queue] = relationship()
     call = relationship("Call")

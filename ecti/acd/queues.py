@@ -26,7 +26,11 @@ LIMITS = {
     "max_no_answers": (1, 100),
     "service_level_seconds": (1, 3600),
     "announce_seconds": (0, 3600),
+    "callback_retry_seconds": (60, 24 * 3600),
+    "callback_attempts": (1, 10),
 }
+#: The keys a caller may be asked to press for a callback.
+CALLBACK_KEYS = tuple("0123456789*#")
 
 #: The wallboard's colour thresholds (amber, red) of each figure: its label, bounds, and whether
 #: a higher value is worse (calls waiting, longest wait) or a lower one (service level, percent).
@@ -87,6 +91,11 @@ class QueueSettings:
     announce_seconds: int = 60
     announce_position: bool = True
     announce_wait: bool = True
+    callback_enabled: bool = False
+    callback_key: str = "9"
+    callback_retry_seconds: int = 600
+    callback_attempts: int = 3
+    callback_schedule_id: int | None = None
     wallboard_waiting_amber: int = WALLBOARD_DEFAULTS["waiting"][0]
     wallboard_waiting_red: int = WALLBOARD_DEFAULTS["waiting"][1]
     wallboard_wait_amber: int = WALLBOARD_DEFAULTS["wait"][0]
@@ -120,6 +129,15 @@ def check_settings(request, settings: QueueSettings, *, queue: Queue | None = No
             raise UserError("out_of_range", _("${field} must be between ${low} and ${high}.", mapping={"field": key, "low": low, "high": high}),
                             field=key, status=422)
     check_wallboard_thresholds(settings, request.localizer.translate)
+    if settings.callback_key not in CALLBACK_KEYS:
+        raise UserError("bad_callback_key", _("The callback key is one of 0–9, * or #."), field="callback_key", status=422)
+    if settings.callback_schedule_id is not None:
+        from ..ivr.models import Schedule
+
+        # A query, not Session.get: the tenant's scope applies (another company's schedule is unknown).
+        if request.db.scalar(select(Schedule.id).where(Schedule.id == settings.callback_schedule_id)) is None:
+            raise UserError("unknown_schedule", _("Choose one of the company's schedules for the callback hours."),
+                            field="callback_schedule_id", status=422)
     kind = (settings.overflow or {}).get("kind") or "hangup"
     target = str((settings.overflow or {}).get("target") or "").strip()
     if kind not in OVERFLOW_KINDS:

@@ -225,7 +225,12 @@ def route(request, queue: Queue, now: datetime | None = None, *, limit: int | No
         if entry is None:
             return offered
         skip.add(entry.id)
-        if queue.max_wait_seconds and wait_seconds(entry, now) >= queue.max_wait_seconds:
+        if entry.callback_number is not None:
+            from .callback import may_offer
+
+            if not may_offer(request, queue, entry, now):
+                continue  # a queued callback waiting for its retry time or the calling hours
+        elif queue.max_wait_seconds and wait_seconds(entry, now) >= queue.max_wait_seconds:
             leave_queue(request, entry, Outcome.timed_out, now, reason="max_wait")
             continue
         claimed = []
@@ -272,6 +277,8 @@ def _ring_after_commit(request, offer: Offer, call: Call, queue: Queue) -> None:
     the offer answers without waiting for the carrier's REST API); a failed dial ends the offer."""
     registry = request.registry
     args = {"call": str(call.id), "offer": str(offer.id)}
+    # A queued callback's caller has hung up: the agent's answer calls the customer (ecti.acd.callback).
+    answer_handler = "acd.callback_agent" if offer.entry.callback_number is not None else "acd.agent_answer"
     offer_id, expires_at, tenant_id = offer.id, offer.expires_at, call.tenant_id
     identity = softphone_identity(request.db.get(User, offer.user_id))
     caller_id, ring_timeout, call_id = call.to_number, queue.ring_timeout, call.id
@@ -285,7 +292,7 @@ def _ring_after_commit(request, offer: Offer, call: Call, queue: Queue) -> None:
                     # The leg's caller ID must be one of the company's numbers (Twilio refuses a
                     # caller's number with 21210); the page shows the caller from the offer.
                     request=r, tenant=tenant, identity=identity, caller_id=caller_id,
-                    answer=Continuation("acd.agent_answer", args), status=Continuation("acd.agent_leg", args),
+                    answer=Continuation(answer_handler, args), status=Continuation("acd.agent_leg", args),
                     timeout=ring_timeout,
                 )
         except Exception:
@@ -395,6 +402,10 @@ def leg_ended(request, offer_id: int, leg_status: str, leg_id: str | None, now: 
             # Accepted on the page, but the phone never joined: the call goes back to its place.
             _unaccept(request, entry, offer, now)
             route(request, entry.queue, now)
+        elif entry.status is EntryStatus.connected and entry.agent_user_id == offer.user_id and entry.callback_number is not None:
+            from .callback import agent_left
+
+            agent_left(request, entry, offer, now)
         elif entry.status is EntryStatus.connected and entry.agent_user_id == offer.user_id:
             # Twilio does not order the callbacks of different legs: when the caller hangs up,
             # the conference ends and the agent's leg with it, and the agent's "completed" may
@@ -626,6 +637,8 @@ def caller_left(request, call: Call, now: datetime | None = None) -> None:
     entry = live_entry_of_call(request, call.id)
     if entry is None:
         return
+    if entry.callback_number is not None:
+        return  # a queued callback: the caller hung up after asking for it (ecti.acd.callback)
     if entry.status is EntryStatus.connected:
         end_call(request, entry, "caller", now)
     else:
@@ -664,7 +677,8 @@ def leave_when_empty(request, user_id: int, now: datetime | None = None) -> None
         if not queue.leave_when_empty or logged_in_members(request, queue.id) > 0:
             continue
         for entry in request.db.scalars(
-            select(QueueEntry).where(QueueEntry.queue_id == queue.id, QueueEntry.status.in_((EntryStatus.waiting, EntryStatus.offered)))
+            select(QueueEntry).where(QueueEntry.queue_id == queue.id, QueueEntry.status.in_((EntryStatus.waiting, EntryStatus.offered)),
+                                     QueueEntry.callback_number.is_(None))  # callbacks wait for agents to return
             .with_for_update(skip_locked=True).execution_options(populate_existing=True)
         ).all():
             leave_queue(request, entry, Outcome.exit_empty, now, reason="no_agents")

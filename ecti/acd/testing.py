@@ -58,6 +58,16 @@ class RecordingCarrier:
             self.legs[leg] = {"identity": identity, "answer": answer, "status": status, "caller_id": caller_id, "timeout": timeout}
         return leg
 
+    def dial_number(self, *, request, tenant, to, caller_id, answer, status, timeout):
+        """Call a customer back (ecti.acd.callback); the leg is listed under ``to``."""
+        if to in self.unreachable:
+            raise RuntimeError(f"{to} cannot be called")
+        self._record("dial_number", to, caller_id)
+        with self._lock:
+            leg = f"LEG{next(self._ids)}"
+            self.legs[leg] = {"identity": to, "answer": answer, "status": status, "caller_id": caller_id, "timeout": timeout}
+        return leg
+
     def dialed_leg(self, *, request, tenant, carrier_call_id):
         self._record("dialed_leg", carrier_call_id)
         return self.dialed.get(carrier_call_id)
@@ -163,13 +173,13 @@ class ACDDriver:
         """The agent's phone picks up (the carrier fetches the answer URL)."""
         leg = self.leg_for(identity)
         info = self.carrier.legs[leg]
-        return self.step(int(info["answer"].args["call"]), "acd.agent_answer", info["answer"].args, CallInput(carrier_call_id=leg))
+        return self.step(int(info["answer"].args["call"]), info["answer"].handler, info["answer"].args, CallInput(carrier_call_id=leg))
 
     def leg_status(self, identity: str, status: str) -> list:
         """The carrier reports the agent leg's status (no-answer, busy, completed, …)."""
         leg = self.leg_for(identity)
         info = self.carrier.legs[leg]
-        return self.step(int(info["status"].args["call"]), "acd.agent_leg", info["status"].args,
+        return self.step(int(info["status"].args["call"]), info["status"].handler, info["status"].args,
                          CallInput(call_status=status, carrier_call_id=leg))
 
     def caller_hangs_up(self, call_id: int) -> None:

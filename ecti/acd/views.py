@@ -13,6 +13,7 @@ from ..api import API_PREFIX, PatchModel, api_view
 from ..calls.models import Call
 from ..errors import UserError
 from ..i18n import _
+from ..ivr.models import Schedule
 from ..models.meta import utcnow
 from ..telephony.numbering import display_number
 from ..tenancy.models import Role, User
@@ -44,6 +45,8 @@ class OfferOut(BaseModel):
     offered_at: datetime
     expires_at: datetime
     from_agent_id: int | None
+    #: A queued callback (issue 24): answering calls the customer at ``caller_number``.
+    callback: bool = False
 
 
 class CurrentCallOut(BaseModel):
@@ -56,6 +59,8 @@ class CurrentCallOut(BaseModel):
     on_hold: bool
     hold_seconds: int
     transfer_ringing_to: int | None
+    #: A queued callback: the agent is calling, or talking to, the customer at ``caller_number``.
+    callback: bool = False
     #: A supervisor on this call, as the agent is told: listen (unless the company hides it),
     #: coach or barge; None when nobody (or nobody shown) is monitoring.
     monitored: Literal["listen", "coach", "barge"] | None = None
@@ -214,6 +219,11 @@ class QueueFields(BaseModel):
     announce_seconds: int = 60
     announce_position: bool = True
     announce_wait: bool = True
+    callback_enabled: bool = Field(default=False, description="Callers may press callback_key to be called back, keeping their place")
+    callback_key: str = Field(default="9", min_length=1, max_length=1)
+    callback_retry_seconds: int = Field(default=600, description="Seconds before an unanswered callback is tried again")
+    callback_attempts: int = Field(default=3, description="Callback attempts in all")
+    callback_schedule_id: int | None = Field(default=None, description="The IVR schedule callbacks are placed within (null: any time)")
     wallboard_waiting_amber: int = Field(default=WALLBOARD_DEFAULTS["waiting"][0], description="Wallboard: amber from this many calls waiting")
     wallboard_waiting_red: int = Field(default=WALLBOARD_DEFAULTS["waiting"][1], description="Wallboard: red from this many calls waiting")
     wallboard_wait_amber: int = Field(default=WALLBOARD_DEFAULTS["wait"][0], description="Wallboard: amber once the oldest caller has waited this many seconds")
@@ -230,7 +240,7 @@ class QueuePatch(PatchModel):
     """Only the fields sent change; null empties the maximum wait or length (no limit)."""
 
     model_config = ConfigDict(extra="forbid")
-    nullable: ClassVar[frozenset[str]] = frozenset({"max_wait_seconds", "max_length"})
+    nullable: ClassVar[frozenset[str]] = frozenset({"max_wait_seconds", "max_length", "callback_schedule_id"})
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
     strategy: str | None = Field(default=None, max_length=64)
@@ -248,6 +258,11 @@ class QueuePatch(PatchModel):
     announce_seconds: int | None = None
     announce_position: bool | None = None
     announce_wait: bool | None = None
+    callback_enabled: bool | None = None
+    callback_key: str | None = Field(default=None, min_length=1, max_length=1)
+    callback_retry_seconds: int | None = None
+    callback_attempts: int | None = None
+    callback_schedule_id: int | None = None
     wallboard_waiting_amber: int | None = None
     wallboard_waiting_red: int | None = None
     wallboard_wait_amber: int | None = None
@@ -296,8 +311,10 @@ def _label(request, status: str) -> str:
 def _offer_out(request, offer: Offer) -> OfferOut:
     entry = offer.entry
     call = request.db.get(Call, offer.call_id)
+    number = entry.callback_number or call.from_number
     return OfferOut(
-        id=offer.id, kind=offer.kind, call_id=call.id, caller_number=call.from_number, caller_display=_display(call.from_number),
+        callback=entry.callback_number is not None,
+        id=offer.id, kind=offer.kind, call_id=call.id, caller_number=number, caller_display=_display(number),
         queue_id=entry.queue_id, queue_name=entry.queue.name, wait_seconds=max(0, int((utcnow() - entry.entered_at).total_seconds())),
         offered_at=offer.offered_at, expires_at=offer.expires_at, from_agent_id=offer.from_user_id,
     )
@@ -317,8 +334,9 @@ def _current_call(request, user: User) -> CurrentCallOut | None:
     watched = monitoring.monitored_mode(request, user, call.id)
     return CurrentCallOut(
         monitored=watched, monitored_label=request.localizer.translate(MONITORED_LABELS[watched]) if watched else None,
-        call_id=call.id, caller_number=call.from_number, caller_display=_display(call.from_number), queue_id=entry.queue_id,
-        queue_name=entry.queue.name, connected_at=entry.connected_at, on_hold=entry.on_hold, hold_seconds=entry.hold_seconds,
+        call_id=call.id, caller_number=entry.callback_number or call.from_number,
+        caller_display=_display(entry.callback_number or call.from_number), callback=entry.callback_number is not None,
+        queue_id=entry.queue_id, queue_name=entry.queue.name, connected_at=entry.connected_at, on_hold=entry.on_hold, hold_seconds=entry.hold_seconds,
         transfer_ringing_to=pending,
     )
 
@@ -591,6 +609,9 @@ def queue_out(queue: Queue) -> QueueOut:
         join_when_empty=queue.join_when_empty, leave_when_empty=queue.leave_when_empty, max_no_answers=queue.max_no_answers,
         service_level_seconds=queue.service_level_seconds, hold_audio=queue.hold_audio or {}, announce_seconds=queue.announce_seconds,
         announce_position=queue.announce_position, announce_wait=queue.announce_wait,
+        callback_enabled=queue.callback_enabled, callback_key=queue.callback_key,
+        callback_retry_seconds=queue.callback_retry_seconds, callback_attempts=queue.callback_attempts,
+        callback_schedule_id=queue.callback_schedule_id,
         **{key: getattr(queue, key) for key in WALLBOARD_FIELDS},
         members=[MemberOut(user_id=m.user_id, display_name=m.user.display_name, level=m.level, position=m.position) for m in queue.members],
     )
@@ -646,9 +667,9 @@ def api_acd_queue_members(request, body: MembersIn):
 # --- console ------------------------------------------------------------------------------------
 
 FORM_INTS = ("ring_timeout", "wrap_up_seconds", "escalation_seconds", "max_no_answers", "service_level_seconds", "announce_seconds",
-             *WALLBOARD_FIELDS)
-FORM_OPTIONAL_INTS = ("max_wait_seconds", "max_length")
-FORM_BOOLS = ("join_when_empty", "leave_when_empty", "announce_position", "announce_wait")
+             "callback_retry_seconds", "callback_attempts", *WALLBOARD_FIELDS)
+FORM_OPTIONAL_INTS = ("max_wait_seconds", "max_length", "callback_schedule_id")
+FORM_BOOLS = ("join_when_empty", "leave_when_empty", "announce_position", "announce_wait", "callback_enabled")
 
 
 def _form_settings(post) -> QueueSettings:
@@ -664,6 +685,7 @@ def _form_settings(post) -> QueueSettings:
             raise UserError("not_a_number", _("Enter a whole number."), field=key, status=422)
     for key in FORM_BOOLS:
         data[key] = post.get(key) == "1"
+    data["callback_key"] = post.get("callback_key", "9").strip()
     text = post.get("hold_text", "").strip()
     data["hold_audio"] = {"text": text} if text else {}
     settings = QueueSettings(**data)
@@ -682,6 +704,7 @@ def _page(request, *, queue=None, form=None, errors=None):
         "registry_strategies": request.registry.ecti.routing_strategies,
         "overflow_kinds": OVERFLOW_KINDS,
         "users": users,
+        "schedules": request.db.scalars(select(Schedule).order_by(Schedule.name)).all(),
     }
 
 

@@ -76,6 +76,10 @@ class EventKind(str, enum.Enum):
     reconciled = "reconciled"  # a lost carrier callback was repaired
     voicemail = "voicemail"
     recording = "recording"
+    callback_requested = "callback_requested"  # the caller asked to be called back (issue 24)
+    callback_dialed = "callback_dialed"  # an agent accepted the callback: the customer is called
+    callback_no_answer = "callback_no_answer"  # the customer did not answer; data["retry_at"] or data["gave_up"]
+    callback_reached = "callback_reached"  # the customer answered and is connected to the agent
     dial_ended = "dial_ended"  # an outgoing call's dial ended: data["status"] (answered, busy …), data["duration"]
     completed = "completed"
 
@@ -150,6 +154,9 @@ class Call(TenantScoped, Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: A callback leg (issue 24): the call whose caller asked to be called back (one contact).
+    #: No foreign key (added in place on SQLite, migration 0025).
+    parent_call_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     # --- the summary (ecti.calls.summary) ---
     #: The company's number of the call: the number called (inbound) or the caller ID shown (outbound).

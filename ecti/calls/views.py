@@ -58,6 +58,10 @@ EVENT_LABELS = {
     EventKind.voicemail: _("Voicemail left"),
     EventKind.recording: _("Recording made"),
     EventKind.dial_ended: _("Outgoing call ended"),
+    EventKind.callback_requested: _("Caller asked to be called back"),
+    EventKind.callback_dialed: _("Calling the customer back"),
+    EventKind.callback_no_answer: _("Customer did not answer the callback"),
+    EventKind.callback_reached: _("Customer answered the callback"),
     EventKind.completed: _("Call ended"),
 }
 
@@ -197,7 +201,12 @@ def call_page(request):
     recordings = request.db.scalars(select(Recording).where(Recording.call_id == call.id).order_by(Recording.id)).all()
     voicemails = request.db.scalars(select(VoicemailMessage).where(VoicemailMessage.call_id == call.id).order_by(VoicemailMessage.id)).all()
     agents = request.db.scalars(select(CallAgent).where(CallAgent.call_id == call.id).order_by(CallAgent.id)).all()
+    # One contact: a queued callback's legs and the call that asked for it (issue 24).
+    related = request.db.scalars(select(Call).where(Call.parent_call_id == call.id).order_by(Call.id)).all()
+    parent = request.db.get(Call, call.parent_call_id) if call.parent_call_id else None
+    related = [c for c in ([parent] if parent else []) + list(related) if visible(request, c)]
     return {
+        "related": related, "parent_id": call.parent_call_id,
         "call": call, "events": events, "event_labels": EVENT_LABELS, "recordings": recordings, "voicemails": voicemails,
         "recording_url": lambda r: recording_url(request, r), "may_delete": lambda r: may_delete(request, r), "agents": agents,
         "recording_note": recording_note,
@@ -254,6 +263,8 @@ def describe(request, event: CallEvent) -> str:
 class CallOut(BaseModel):
     id: int
     direction: Literal["inbound", "outbound"]
+    #: A queued callback's leg: the call whose caller asked to be called back (one contact).
+    parent_call_id: int | None = None
     from_number: str
     to_number: str
     from_display: str
@@ -324,7 +335,7 @@ class CallDetail(CallOut):
 
 def call_out(call: Call, agent_names: dict[int, str], queue_names: dict[int, str], cls=CallOut, **extra):
     return cls(
-        id=call.id, direction=call.direction.value, from_number=call.from_number, to_number=call.to_number,
+        id=call.id, parent_call_id=call.parent_call_id, direction=call.direction.value, from_number=call.from_number, to_number=call.to_number,
         from_display=display(call.from_number), to_display=display(call.to_number), tenant_number=call.tenant_number,
         status=call.status.value, outcome=call.outcome.value if call.outcome else None, started_at=call.started_at,
         queued_at=call.queued_at, answered_at=call.answered_at, connected_at=call.connected_at, ended_at=call.ended_at,

@@ -59,6 +59,9 @@ QUEUE_COLUMNS = (
     Column("timed_out", _("Timed out"), lambda f: f.timed_out),
     Column("in_progress", _("Still waiting"), lambda f: f.in_progress),
     Column("voicemails", _("Voicemails"), lambda f: f.voicemails),
+    Column("callbacks_requested", _("Callbacks requested"), lambda f: f.callbacks_requested),
+    Column("callbacks_made", _("Callbacks made"), lambda f: f.callbacks_made),
+    Column("callbacks_reached", _("Callbacks reached"), lambda f: f.callbacks_reached),
 )
 
 STATUS_PAGE_LABELS = {

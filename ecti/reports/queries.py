@@ -27,7 +27,9 @@ from .sql import quarter_hour, seconds_between
 #: changed their mind or misdialled), shown apart; it still counts as abandoned.
 SHORT_ABANDON_SECONDS = 5
 
-ABANDONED = (Outcome.abandoned, Outcome.lost)
+#: A queued callback whose every attempt went unanswered counts as abandoned: the customer was
+#: never reached (docs/reports.md).
+ABANDONED = (Outcome.abandoned, Outcome.lost, Outcome.callback_failed)
 OVERFLOWED = (Outcome.overflowed, Outcome.exit_empty, Outcome.transferred)
 #: Statuses of an agent (AgentStatusChange.to_status) in the order reports show them.
 #: "disconnected": the agent's phone was gone (ecti.acd.phone) — neither available nor busy, so
@@ -85,6 +87,7 @@ def grouped(stmt, buckets: list[Bucket], bucket, *others):
 QUEUE_SUMS = (
     "offered", "answered", "abandoned", "short_abandoned", "overflowed", "timed_out", "in_progress",
     "answered_within", "abandoned_within", "unanswered_past", "answer_wait", "waited", "wait_total", "abandon_wait", "voicemails",
+    "callbacks_requested", "callbacks_made", "callbacks_reached",
 )
 
 
@@ -110,6 +113,11 @@ class QueueFigures:
     longest_wait: float = 0.0
     abandon_wait: float = 0.0
     voicemails: int = 0
+    #: Queued callbacks (issue 24): entries whose caller asked to be called back, the calls made
+    #: to customers (every attempt), and the callbacks whose customer answered.
+    callbacks_requested: int = 0
+    callbacks_made: int = 0
+    callbacks_reached: int = 0
 
     def add(self, other: "QueueFigures") -> None:
         for name in QUEUE_SUMS:
@@ -194,6 +202,7 @@ def queue_report_query(tenant_id: int, period: Period, buckets: list[Bucket] | N
     threshold = Queue.__table__.c.service_level_seconds
     ev = CallEvent.__table__.c
     voicemail = exists().where(ev.call_id == qe.call_id, ev.kind == EventKind.voicemail.value, ev.at >= qe.entered_at)
+    reached = exists().where(ev.call_id == qe.call_id, ev.kind == EventKind.callback_reached.value, ev.at >= qe.entered_at)
 
     bucket = bucket_of(qe.entered_at, buckets).label("bucket")
     stmt = (
@@ -216,6 +225,9 @@ def queue_report_query(tenant_id: int, period: Period, buckets: list[Bucket] | N
             func.max(wait).label("longest_wait"),
             func.sum(case((abandoned, wait), else_=0)).label("abandon_wait"),
             count(and_(~answered, voicemail)).label("voicemails"),
+            count(qe.callback_number.is_not(None)).label("callbacks_requested"),
+            func.sum(qe.callback_attempts).label("callbacks_made"),
+            count(and_(qe.callback_number.is_not(None), reached)).label("callbacks_reached"),
         )
         .select_from(QueueEntry.__table__.join(Queue.__table__, Queue.__table__.c.id == qe.queue_id))
         .where(qe.tenant_id == tenant_id, qe.entered_at >= period.start, qe.entered_at < period.end)
@@ -571,6 +583,8 @@ class WallboardQueue:
     agents_logged_in: int
     agents_available: int
     today: QueueFigures
+    #: Of ``waiting``: queued callbacks (the caller hung up and waits to be called back).
+    callbacks_waiting: int = 0
 
     @property
     def id(self) -> int:
@@ -605,7 +619,8 @@ def wallboard(session, tenant_id: int, today: Period, *, now: datetime | None = 
     qe = QueueEntry.__table__.c
     waiting = {
         row.queue_id: row for row in session.execute(
-            select(qe.queue_id, func.count().label("waiting"), func.min(qe.entered_at).label("oldest"))
+            select(qe.queue_id, func.count().label("waiting"), func.min(qe.entered_at).label("oldest"),
+                   count(qe.callback_number.is_not(None)).label("callbacks"))
             .where(qe.tenant_id == tenant_id, qe.status.in_([EntryStatus.waiting.value, EntryStatus.offered.value]))
             .group_by(qe.queue_id)
         )
@@ -630,7 +645,7 @@ def wallboard(session, tenant_id: int, today: Period, *, now: datetime | None = 
             queue, w.waiting if w else 0,
             max(0, int((now - oldest).total_seconds())) if oldest else 0,
             sum(1 for s in statuses if s not in ("offline", "disconnected")), sum(1 for s in statuses if s == "available"),
-            report.total(queue.id),
+            report.total(queue.id), w.callbacks if w else 0,
         ))
     counts = {s: 0 for s in STATUSES if s != "offline"}
     listed = []

@@ -61,6 +61,8 @@ class WallboardQueueOut(QueueWaiting):
     offered_today: int
     answered_today: int
     abandoned_today: int
+    #: Of the calls waiting: queued callbacks (callers who hung up to be called back).
+    callbacks_waiting: int = 0
     service_level_today: float | None
     service_level_threshold_seconds: int
     thresholds: WallboardThresholdsOut
@@ -125,7 +127,7 @@ def _queue_out(q: WallboardQueue) -> WallboardQueueOut:
     return WallboardQueueOut(
         id=q.id, name=q.name, waiting=q.waiting, longest_wait_seconds=q.longest_wait_seconds, agents_logged_in=q.agents_logged_in,
         agents_available=q.agents_available, offered_today=q.today.offered, answered_today=q.today.answered,
-        abandoned_today=q.today.abandoned, service_level_today=q.today.service_level,
+        abandoned_today=q.today.abandoned, callbacks_waiting=q.callbacks_waiting, service_level_today=q.today.service_level,
         service_level_threshold_seconds=q.queue.service_level_seconds, thresholds=thresholds, levels=_levels(q, thresholds),
     )
 

@@ -85,6 +85,7 @@
       setText(tile.querySelector('[data-key="service_level"]'), percent(q.service_level_today));
       setText(tile.querySelector('[data-key="answered"]'), q.answered_today);
       setText(tile.querySelector('[data-key="abandoned"]'), q.abandoned_today);
+      setText(tile.querySelector('[data-key="callbacks"]'), q.callbacks_waiting || 0);
       setText(tile.querySelector('[data-key="agents"]'), q.agents_available + " / " + q.agents_logged_in);
       setText(tile.querySelector('[data-key="threshold"]'), q.service_level_threshold_seconds);
       paintLevels(tile, q);

@@ -121,6 +121,7 @@
     call.hidden = !inCall;
     if (!inCall && device.muted) device.mute(false);  // the next call starts unmuted
     let onHold = false;
+    call.querySelector(".sp-badge-callback").hidden = !(me.call && me.call.callback);
     if (me.call) {
       call.querySelector(".sp-direction").textContent = T.inbound;
       call.querySelector(".sp-call-queue").textContent = me.call.queue_name;
@@ -187,6 +188,7 @@
     ringing.hidden = !me.offer;
     if (me.offer) {
       ringing.querySelector(".sp-number").textContent = me.offer.caller_display;
+      ringing.querySelector(".sp-offer-callback").hidden = !me.offer.callback;
       ringing.querySelector(".sp-queue").textContent = fill(T.queue_wait, {queue: me.offer.queue_name, wait: duration(me.offer.wait_seconds)});
       lookup(me.offer.caller_number, ringing.querySelector(".sp-name"));
     }

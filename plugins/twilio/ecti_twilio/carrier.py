@@ -118,6 +118,25 @@ class TwilioCarrier:
         )
         return call.sid
 
+    def dial_number(self, *, request, tenant, to: str, caller_id: str, answer, status, timeout: int) -> str:
+        """Call a customer back (queued callback, ecti.acd.callback): ``to`` (E.164, already
+        checked with the dialing rules) from ``caller_id`` (one of the company's numbers);
+        ``answer`` is fetched when they pick up, ``status`` gets the leg's progress.
+        Returns the new call's CallSid."""
+        from .webhooks import step_url
+
+        call = client_for(request.registry, tenant).calls.create(
+            to=to,
+            from_=caller_id,
+            url=step_url(request, answer),
+            method="POST",
+            status_callback=step_url(request, status),
+            status_callback_method="POST",
+            status_callback_event=["answered", "completed"],
+            timeout=timeout,
+        )
+        return call.sid
+
     def dialed_leg(self, *, request, tenant, carrier_call_id: str) -> str | None:
         """The live leg that ``carrier_call_id``'s ``<Dial>`` connected (the called party of an
         agent's outgoing call), None while nobody answered."""
