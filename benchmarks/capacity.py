@@ -90,7 +90,7 @@ def run(apps: int, admin_url: str, rates, seconds: float, agents: int) -> tuple[
             results.append(result)
             print(f"  {apps} app process(es), {rate:>4} calls/s offered: {result['arrivals']} calls, {result['webhooks']} webhooks "
                   f"({result['failed']} failed): p50 {result['p50']:.0f} ms, p95 {result['p95']:.0f} ms, p99 {result['p99']:.0f} ms; "
-                  f"routing delay p50 {result['routing50']:.2f} s, p95 {result['routing95']:.2f} s; outcomes {result['outcomes']}"
+                  f"routing delay p50 {result['routing50'] * 1000:.0f} ms, p95 {result['routing95'] * 1000:.0f} ms, p99 {result['routing99'] * 1000:.0f} ms; outcomes {result['outcomes']}"
                   f"{'' if result['sustained'] else '  (NOT sustained: ' + '; '.join(result['broken'][:3]) + ')'}", flush=True)
             if not result["sustained"]:
                 break
@@ -125,8 +125,8 @@ def main() -> None:
         figure(f"capacity.apps{apps}.calls_per_hour", float(per_hour), "whole calls/hour (p99 < 1 s, invariants hold)")
         figure(f"capacity.apps{apps}.p50", best["p50"] if best else float("nan"), "ms webhook p50 at that rate")
         figure(f"capacity.apps{apps}.p99", best["p99"] if best else float("nan"), "ms webhook p99 at that rate")
-        figure(f"capacity.apps{apps}.routing_p50", best["routing50"] if best else float("nan"), "s queue entry → offer, p50")
-        figure(f"capacity.apps{apps}.routing_p95", best["routing95"] if best else float("nan"), "s queue entry → offer, p95")
+        figure(f"capacity.apps{apps}.routing_p50", best["routing50"] * 1000 if best else float("nan"), "ms queue entry → offer, p50")
+        figure(f"capacity.apps{apps}.routing_p95", best["routing95"] * 1000 if best else float("nan"), "ms queue entry → offer, p95")
 
 
 if __name__ == "__main__":

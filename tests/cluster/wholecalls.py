@@ -202,7 +202,16 @@ class Load:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
-        return session.request(method, self.sim_base + path, timeout=120, **kw)
+        for attempt in range(20):
+            try:
+                return session.request(method, self.sim_base + path, timeout=120, **kw)
+            except requests.ConnectionError:
+                # The simulator's listen backlog overflowed (connection reset): try again. (A POST
+                # reset before it was read did nothing; one reset after is rare and shows in check.)
+                if attempt == 19:
+                    raise
+                session = self._local.session = requests.Session()
+                time.sleep(0.1 * (attempt + 1))
 
     def callers_done(self) -> bool:
         with self.lock:
@@ -265,12 +274,16 @@ class Load:
         finally:
             caller.done = True
 
-    def arrive(self, rate: float, seconds: float) -> int:
-        """Poisson arrivals at ``rate`` per second for ``seconds``; returns how many."""
+    def arrive(self, rate: float, seconds: float, limit: int | None = None, *, then=None) -> int:
+        """Poisson arrivals at ``rate`` per second for ``seconds`` (or until ``limit`` callers);
+        returns how many. ``then`` is {n: fn}: fn() runs once the n-th caller has arrived."""
         start, t, n = time.monotonic(), 0.0, 0
+        then = dict(then or {})
         while True:
+            if n in then:
+                then.pop(n)()
             t += self.rng.expovariate(rate)
-            if t >= seconds:
+            if t >= seconds or (limit is not None and n >= limit):
                 return n
             delay = start + t - time.monotonic()
             if delay > 0:
