@@ -104,6 +104,94 @@ def run(apps: int, admin_url: str, rates, seconds: float, agents: int) -> tuple[
     return best, results
 
 
+class PrivatePostgres:
+    """A PostgreSQL server of this run only (initdb into a temp dir, its own port), which the
+    outage phase stops and starts: the shared server the tests use is never touched."""
+
+    def __init__(self):
+        import glob
+        import shutil
+        import subprocess
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        if not found:
+            raise RuntimeError("no PostgreSQL server binaries (/usr/lib/postgresql/*/bin)")
+        self.bin = Path(found[-1]).parent
+        self.dir = Path(tempfile.mkdtemp(prefix="ecti-capacity-pg-"))
+        self.port = _cluster_script().free_port()
+        self.as_user = []
+        import os
+
+        if os.geteuid() == 0:  # initdb refuses root: run the server as the postgres user
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(self.dir, "postgres")
+        self.run = lambda *argv: subprocess.run(self.as_user + [str(self.bin / argv[0]), *argv[1:]], check=True,
+                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.run("initdb", "-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/ecti_outage"
+
+    def start(self) -> None:
+        self.run("pg_ctl", "-D", str(self.dir / "data"), "-w", "-l", str(self.dir / "server.log"), "-o",
+                 f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200", "start")
+
+    def stop(self) -> None:
+        self.run("pg_ctl", "-D", str(self.dir / "data"), "-w", "-m", "fast", "stop")
+
+    def remove(self) -> None:
+        import shutil
+
+        try:
+            self.stop()
+        except Exception:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def outage(rate: float, before: float, down: float, after: float, agents: int) -> None:
+    """Whole calls on 2 app processes while the (private) PostgreSQL server stops for ``down``
+    seconds: what callers arriving meanwhile hear, and the invariants of the calls around it."""
+    from wholecalls import Load, check
+
+    pg = PrivatePostgres()
+    pg.start()
+    script = _cluster_script()
+    cluster = script.Cluster(argparse.Namespace(apps=2, workers=2, port=script.free_port(), database=pg.url),
+                             var=Path(tempfile.mkdtemp(prefix="ecti-capacity-outage-")))
+    try:
+        cluster.up()
+        load = Load(cluster, agents=agents)
+        load.start()
+        load.arrive(rate, before)
+        first_down = len(load.callers)
+        pg.stop()
+        stopped = time.monotonic()
+        load.arrive(rate, down)
+        last_down = len(load.callers)
+        pg.start()
+        print(f"  PostgreSQL stopped for {time.monotonic() - stopped:.1f} s; {last_down - first_down} callers arrived meanwhile",
+              flush=True)
+        load.arrive(rate, after)
+        errors = load.finish(ceiling=180)
+        heard = {}
+        for caller in load.callers[first_down:last_down]:
+            said = " ".join(item["text"] for item in load.sim("GET", f"/sim/v1/calls/{caller.sid}").json()["heard"]
+                            if item.get("verb") == "Say") if caller.sid else "(never connected)"
+            heard[said] = heard.get(said, 0) + 1
+        for said, n in sorted(heard.items(), key=lambda kv: -kv[1]):
+            print(f"  {n} caller(s) during the outage heard: {said[:160]}", flush=True)
+        # The calls that arrived while the database was down were never recorded (the fallback
+        # TwiML answered them): the invariants are checked on the others.
+        load.callers = load.callers[:first_down] + load.callers[last_down:]
+        verdict = check(load)
+        print(f"  around the outage: {len(load.callers)} calls, outcomes {verdict.figures.get('outcomes')}, "
+              f"{'invariants hold' if verdict.ok else 'BROKEN: ' + '; '.join(verdict.broken)}"
+              f"{'; load errors: ' + '; '.join(errors[:3]) if errors else ''}", flush=True)
+        figure("capacity.pg_outage.invariants", 1.0 if verdict.ok and not errors else 0.0, "1 = every invariant held around the outage")
+    finally:
+        cluster.down()
+        pg.remove()
+
+
 def main() -> None:
     from ecti.testing import DEFAULT_PG_URL
 
@@ -111,7 +199,14 @@ def main() -> None:
     parser.add_argument("--url", default=DEFAULT_PG_URL, help="a PostgreSQL server where throw-away databases are created")
     parser.add_argument("--seconds", type=float, default=20, help="how long callers arrive at each rate")
     parser.add_argument("--agents", type=int, default=24)
+    parser.add_argument("--pg-outage", action=argparse.BooleanOptionalAction, default=True,
+                        help="also stop a private PostgreSQL server mid-run (not the shared one)")
+    parser.add_argument("--only-pg-outage", action="store_true")
     args = parser.parse_args()
+    if args.only_pg_outage:
+        print(f"PostgreSQL outage: {machine()}")
+        outage(1.0, 3 if args.smoke else 10, 5, 3 if args.smoke else 10, 4 if args.smoke else 12)
+        return
     rates = RATES
     if args.smoke:
         rates, args.seconds, args.agents = (0.5,), 3.0, 2
@@ -127,6 +222,9 @@ def main() -> None:
         figure(f"capacity.apps{apps}.p99", best["p99"] if best else float("nan"), "ms webhook p99 at that rate")
         figure(f"capacity.apps{apps}.routing_p50", best["routing50"] * 1000 if best else float("nan"), "ms queue entry → offer, p50")
         figure(f"capacity.apps{apps}.routing_p95", best["routing95"] * 1000 if best else float("nan"), "ms queue entry → offer, p95")
+    if args.pg_outage and not args.smoke:
+        print(f"PostgreSQL outage (a private server this run started, stopped 5 s mid-run), {machine()}")
+        outage(1.0, 10, 5, 10, 12)
 
 
 if __name__ == "__main__":

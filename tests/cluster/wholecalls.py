@@ -97,7 +97,7 @@ class Agent(threading.Thread):
 
     def api(self, method: str, path: str, **kw):
         """ECTI through HAProxy; an app process killed under the request is retried, as the page does."""
-        for attempt in range(40):
+        for attempt in range(120):  # 30 s: an app process killed, the database restarting
             try:
                 response = self.http.request(method, self.load.base + path, headers={"X-CSRF-Token": self.csrf or ""},
                                              timeout=10, **kw)
@@ -239,13 +239,19 @@ class Load:
 
     def _watch(self) -> None:
         """No caller is offered to two agents at once (sampled while the calls run)."""
-        with _db(self.database) as conn:
-            while not (self.stopping.is_set() and self.callers_done()):
-                rows = conn.execute("SELECT entry_id, count(*) FROM acd_offers WHERE status IN ('ringing', 'accepted') "
-                                    "GROUP BY entry_id HAVING count(*) > 1").fetchall()
-                if rows:
-                    self.double_offers.extend(rows)
-                time.sleep(0.3)
+        import psycopg
+
+        while not (self.stopping.is_set() and self.callers_done()):
+            try:
+                with _db(self.database) as conn:
+                    while not (self.stopping.is_set() and self.callers_done()):
+                        rows = conn.execute("SELECT entry_id, count(*) FROM acd_offers WHERE status IN ('ringing', 'accepted') "
+                                            "GROUP BY entry_id HAVING count(*) > 1").fetchall()
+                        if rows:
+                            self.double_offers.extend(rows)
+                        time.sleep(0.3)
+            except psycopg.OperationalError:  # the database is down (the outage phase): sample again once back
+                time.sleep(0.5)
 
     def call(self, caller: Caller) -> None:
         try:
@@ -258,12 +264,11 @@ class Load:
                 if state["status"] in ("completed", "busy", "failed", "no-answer", "canceled"):
                     break
                 if caller.abandons and time.monotonic() - begun > patience:
-                    with _db(self.database) as conn:
-                        row = conn.execute("SELECT e.status FROM acd_queue_entries e JOIN calls c ON c.id = e.call_id "
-                                           "WHERE c.carrier_call_id = %s ORDER BY e.id DESC LIMIT 1", (caller.sid,)).fetchone()
-                    if row is None or row[0] in ("waiting", "offered"):
-                        self.sim("POST", f"/sim/v1/calls/{caller.sid}/hangup")
-                    caller.abandons = False  # answered meanwhile: talks to the end
+                    waiting = self._waiting(caller.sid)
+                    if waiting is not None:  # None: the database is down, ask again
+                        if waiting:
+                            self.sim("POST", f"/sim/v1/calls/{caller.sid}/hangup")
+                        caller.abandons = False  # answered meanwhile: talks to the end
                 if time.monotonic() - begun > 300:
                     caller.error = "never ended"
                     self.sim("POST", f"/sim/v1/calls/{caller.sid}/hangup")
@@ -273,6 +278,18 @@ class Load:
             caller.error = repr(exc)
         finally:
             caller.done = True
+
+    def _waiting(self, sid: str) -> bool | None:
+        """The caller is still in the queue (not answered yet); None when the database is down."""
+        import psycopg
+
+        try:
+            with _db(self.database) as conn:
+                row = conn.execute("SELECT e.status FROM acd_queue_entries e JOIN calls c ON c.id = e.call_id "
+                                   "WHERE c.carrier_call_id = %s ORDER BY e.id DESC LIMIT 1", (sid,)).fetchone()
+        except psycopg.OperationalError:
+            return None
+        return row is None or row[0] in ("waiting", "offered")
 
     def arrive(self, rate: float, seconds: float, limit: int | None = None, *, then=None) -> int:
         """Poisson arrivals at ``rate`` per second for ``seconds`` (or until ``limit`` callers);
