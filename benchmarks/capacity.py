@@ -217,7 +217,7 @@ def main() -> None:
         per_hour = best["rate"] * 3600 if best else 0
         top = bool(best) and best["rate"] == rates[-1]
         print(f"{apps} app process(es): sustained {'at least ' if top else ''}{per_hour:,.0f} calls/hour (webhook p99 under 1 s, "
-              f"no invariant broken){' — the highest rate tried: agents, not ECTI, were the limit' if top else ''}, {machine()}",
+              f"no invariant broken){' — the highest rate tried, so a floor' if top else ''}, {machine()}",
               flush=True)
         figure(f"capacity.apps{apps}.calls_per_hour", float(per_hour), "whole calls/hour (p99 < 1 s, invariants hold)")
         figure(f"capacity.apps{apps}.p50", best["p50"] if best else float("nan"), "ms webhook p50 at that rate")
