@@ -101,7 +101,7 @@ class Agent(threading.Thread):
             try:
                 response = self.http.request(method, self.load.base + path, headers={"X-CSRF-Token": self.csrf or ""},
                                              timeout=10, **kw)
-                if response.status_code < 500:
+                if response.status_code < 500 or (path == "/login" and response.headers.get("Retry-After")):
                     return response
             except requests.RequestException:
                 pass
@@ -112,10 +112,18 @@ class Agent(threading.Thread):
         return self.load.sim(method, path, **kw)
 
     def sign_in(self) -> None:
-        page = self.api("GET", "/login").text
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        self.api("POST", "/login", data={"csrf_token": csrf, "email": self.email, "password": self.password, "next": ""},
-                 allow_redirects=False)
+        for attempt in range(30):
+            page = self.api("GET", "/login").text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+            response = self.api("POST", "/login", data={"csrf_token": csrf, "email": self.email, "password": self.password,
+                                                        "next": ""}, allow_redirects=False)
+            if response.status_code == 303:
+                break
+            # 429 (the address's sign-in throttle: many agents behind one address) or 503 (the
+            # argon2 gate is busy): wait as the page says, as a person would try again
+            time.sleep(min(5.0, float(response.headers.get("Retry-After", 1))) + self.rng.random())
+        else:
+            raise RuntimeError(f"{self.email} could not sign in ({response.status_code})")
         self.csrf = self.api("GET", "/api/v1/me").json()["csrf_token"]
         token = self.api("POST", "/api/v1/softphone/token").json()
         self.identity = token["identity"]
