@@ -8,6 +8,11 @@ again with the same CallSid, as the carrier retries. Invariants: every call is a
 TwiML, every call is recorded exactly once, both app processes served calls before the kill,
 the survivors serve all of them after it, and the jobs queued in Redis are all consumed.
 
+The second test runs whole calls (tests/cluster/wholecalls.py: callers through the demo flow
+into the queue, agents with registered, heartbeating phones answering, talking, wrapping up;
+abandons, missed offers) while an app process and a worker are killed and Redis restarts, and
+checks the ACD's invariants after recovery.
+
 Select with ``-m cluster``; needs haproxy and redis-server (``make test`` installs them).
 """
 from __future__ import annotations
