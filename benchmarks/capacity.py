@@ -165,7 +165,8 @@ def outage(rate: float, before: float, down: float, after: float, agents: int) -
         first_down = len(load.callers)
         pg.stop()
         stopped = time.monotonic()
-        load.arrive(rate, down)
+        load.arrive(rate * 2, down)
+        time.sleep(max(0.0, stopped + down - time.monotonic()))  # the whole outage, not just until the last arrival
         last_down = len(load.callers)
         pg.start()
         print(f"  PostgreSQL stopped for {time.monotonic() - stopped:.1f} s; {last_down - first_down} callers arrived meanwhile",
