@@ -172,7 +172,14 @@ def outage(rate: float, before: float, down: float, after: float, agents: int) -
         print(f"  PostgreSQL stopped for {time.monotonic() - stopped:.1f} s; {last_down - first_down} callers arrived meanwhile",
               flush=True)
         load.arrive(rate, after)
-        errors = load.finish(ceiling=180)
+        try:
+            errors = load.finish(ceiling=120)
+        except RuntimeError as stuck:  # callers left on the line: reported, then hung up so the run ends
+            errors = [str(stuck)]
+            for caller in load.callers:
+                if caller.sid and not caller.done:
+                    load.sim("POST", f"/sim/v1/calls/{caller.sid}/hangup")
+            load.wait_calls(ceiling=60)
         heard = {}
         for caller in load.callers[first_down:last_down]:
             said = " ".join(item["text"] for item in load.sim("GET", f"/sim/v1/calls/{caller.sid}").json()["heard"]
