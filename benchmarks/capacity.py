@@ -180,16 +180,23 @@ def outage(rate: float, before: float, down: float, after: float, agents: int) -
                 if caller.sid and not caller.done:
                     load.sim("POST", f"/sim/v1/calls/{caller.sid}/hangup")
             load.wait_calls(ceiling=60)
+        # The callers whose incoming-call webhook failed met the outage (whenever they arrived):
+        # what they heard, and the invariants checked on all the others.
+        webhooks = load.sim("GET", "/sim/v1/webhooks").json()["webhooks"]
+        failed = {r["call_sid"] for r in webhooks if r["kind"] == "voice" and "/voice/incoming" in r["url"] and r["error_code"]}
+        met = [c for c in load.callers if c.sid in failed]
         heard = {}
-        for caller in load.callers[first_down:last_down]:
+        for caller in met:
             said = " ".join(item["text"] for item in load.sim("GET", f"/sim/v1/calls/{caller.sid}").json()["heard"]
-                            if item.get("verb") == "Say") if caller.sid else "(never connected)"
+                            if item.get("verb") == "Say")
             heard[said] = heard.get(said, 0) + 1
+        print(f"  {len(met)} caller(s) met the outage (their incoming-call webhook failed; "
+              f"{last_down - first_down} arrived while the server was stopped)", flush=True)
         for said, n in sorted(heard.items(), key=lambda kv: -kv[1]):
-            print(f"  {n} caller(s) during the outage heard: {said[:160]}", flush=True)
-        # The calls that arrived while the database was down were never recorded (the fallback
-        # TwiML answered them): the invariants are checked on the others.
-        load.callers = load.callers[:first_down] + load.callers[last_down:]
+            print(f"  {n} of them heard: {said[:160]}", flush=True)
+        lost = [r for r in webhooks if r["kind"] == "status-callback" and r["error_code"]]
+        print(f"  {len(lost)} status callbacks failed meanwhile (the carrier does not send them again)", flush=True)
+        load.callers = [c for c in load.callers if c.sid not in failed]
         verdict = check(load)
         print(f"  around the outage: {len(load.callers)} calls, outcomes {verdict.figures.get('outcomes')}, "
               f"{'invariants hold' if verdict.ok else 'BROKEN: ' + '; '.join(verdict.broken)}"
