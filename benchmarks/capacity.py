@@ -173,7 +173,7 @@ def outage(rate: float, before: float, down: float, after: float, agents: int) -
               flush=True)
         load.arrive(rate, after)
         try:
-            errors = load.finish(ceiling=120)
+            errors = load.finish(ceiling=240)  # the reconciler repairs lost callbacks 2–3 min later
         except RuntimeError as stuck:  # callers left on the line: reported, then hung up so the run ends
             errors = [str(stuck)]
             for caller in load.callers:
