@@ -30,7 +30,7 @@ SCRIPTS = {
                             "dialer.reservations"]),
     "routing.py": (("pg",), ["routing.decision", "routing.decision.growth", "routing.committed"]),
     "carrier_latency.py": (("pg",), ["carrier_latency.p50_growth.before", "carrier_latency.p50_growth"]),
-    "capacity.py": (("pg",), ["capacity.apps1.calls_per_hour", "capacity.apps1.p99", "capacity.apps2.calls_per_hour", "capacity.apps2.p99"]),
+    "capacity.py": (("pg",), [f"capacity.apps{n}.{k}" for n in (1, 2) for k in ("calls_per_hour", "p50", "p99", "routing_p50", "routing_p95")]),
     "recording_media.py": (("sqlite",), ["recording_media.whole", "recording_media.first_64k", "recording_media.last_64k"]),
     "softphone_ready.py": (("sqlite",), ["softphone.ready.cold", "softphone.ready.warm", "softphone.weight.cold"]),
     "tts.py": (("none",), ["tts.render_20", "tts.render_50", "tts.cache_hit"]),

@@ -8,6 +8,11 @@ again with the same CallSid, as the carrier retries. Invariants: every call is a
 TwiML, every call is recorded exactly once, both app processes served calls before the kill,
 the survivors serve all of them after it, and the jobs queued in Redis are all consumed.
 
+The second test runs whole calls (tests/cluster/wholecalls.py: callers through the demo flow
+into the queue, agents with registered, heartbeating phones answering, talking, wrapping up;
+abandons, missed offers) while an app process and a worker are killed and Redis restarts, and
+checks the ACD's invariants after recovery.
+
 Select with ``-m cluster``; needs haproxy and redis-server (``make test`` installs them).
 """
 from __future__ import annotations
@@ -24,6 +29,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
+import sys
+
 import pytest
 
 from ecti.testing import DEFAULT_PG_URL, _create_pg_database, _drop_pg_database
@@ -31,6 +38,7 @@ from ecti.testing import DEFAULT_PG_URL, _create_pg_database, _drop_pg_database
 pytestmark = pytest.mark.cluster
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # wholecalls.py
 ACCOUNT_SID = "ACdededededededededededededededede"  # plugins/twilio/demo-seed.json
 AUTH_TOKEN = "demo-auth-token-for-the-simulator"
 NUMBER = "+815012345678"
@@ -138,4 +146,64 @@ def test_calls_are_answered_once_while_an_app_process_and_a_worker_are_killed(cl
     while huey.pending_count():
         assert time.monotonic() < deadline, f"{huey.pending_count()} jobs never ran"
         time.sleep(0.1)
+    assert cluster.process("worker-1").poll() is None and cluster.process("app-2").poll() is None
+
+
+# --- whole calls: agents answering while an app process, a worker and Redis fail ----------------
+
+WHOLE_CALLS = 30
+
+
+def _restart_redis(cluster) -> None:
+    """Redis stops (nothing saved, as configured) and comes back on the same port."""
+    redis = cluster.process("redis")
+    redis.terminate()
+    redis.wait(timeout=30)
+    cluster.processes = [(name, p) for name, p in cluster.processes if p is not redis]
+    cluster.start("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(cluster.ports["redis"]), "--save", "",
+                            "--appendonly", "no", "--dir", str(cluster.ini.parent)])
+    _load_cluster_script().wait_for("redis-server again", lambda: _redis_up(cluster.ports["redis"]))
+    assert cluster.process("redis").poll() is None
+
+
+def _redis_up(port: int) -> bool:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), 1) as s:
+        s.sendall(b"PING\r\n")
+        return s.recv(16).startswith(b"+PONG")
+
+
+def test_whole_calls_keep_their_invariants_through_an_app_a_worker_and_redis_failing(cluster):
+    """Callers through the demo flow into the queue, agents answering (wholecalls.py); one app
+    process and one worker killed (kill -9), then Redis restarted, mid-run. After recovery: every
+    call ended once with a final outcome, no caller offered to two agents at once, no agent left
+    ringing or on a call, the queue report adds up."""
+    import wholecalls
+
+    load = wholecalls.Load(cluster, wholecalls.Behaviour(talk=(0.5, 2.0), wrap_up=(0.2, 0.8)), agents=6)
+    load.start()
+
+    def kill():
+        os.kill(cluster.process("app-1").pid, signal.SIGKILL)
+        os.kill(cluster.process("worker-2").pid, signal.SIGKILL)
+
+    arrived = load.arrive(2.0, CEILING, WHOLE_CALLS, then={WHOLE_CALLS // 3: kill, 2 * WHOLE_CALLS // 3: lambda: _restart_redis(cluster)})
+    assert arrived == WHOLE_CALLS
+    errors = load.finish(ceiling=CEILING * 2)
+    assert errors == []
+    # A caller whose incoming-call webhook was in flight on the killed process (HAProxy retries
+    # only a connection that failed, not a request that died) gets the number's fallback URL, on
+    # the surviving process: ECTI's apology, then the call ends; ECTI keeps no record of it.
+    webhooks = load.sim("GET", "/sim/v1/webhooks").json()["webhooks"]
+    failed = {r["call_sid"] for r in webhooks if r["kind"] == "voice" and "/voice/incoming" in r["url"] and r["error_code"]}
+    rescued = {r["call_sid"] for r in webhooks if r["kind"] == "voice-fallback" and r["error_code"] is None}
+    assert failed <= rescued, f"{len(failed - rescued)} callers heard the carrier's error, not ECTI's fallback"
+    assert len(failed) <= 3, f"{len(failed)} incoming webhooks failed: more than the requests in flight at the kill"
+    load.callers = [c for c in load.callers if c.sid not in failed]
+    verdict = wholecalls.check(load)
+    print(f"whole calls through the faults: {verdict.figures}; {len(failed)} met the kill and got the fallback")
+    assert verdict.ok, (verdict.broken, verdict.figures)
+    assert verdict.figures["report"]["offered"] == WHOLE_CALLS - len(failed)
+    assert sum(agent.answered for agent in load.agents) > 0
     assert cluster.process("worker-1").poll() is None and cluster.process("app-2").poll() is None

@@ -783,7 +783,7 @@ class Simulator(ConferenceMixin, QueueMixin, RecordingMixin, MessagingMixin):
             self.webhook_records.append(WebhookRecord(kind, result.url, result.method,
                                                       result.params, result.status,
                                                       result.error_code, call_sid,
-                                                      result.body[:20000]))
+                                                      result.body[:20000], result.seconds))
         return result
 
     def callback(self, account_sid: str, kind: str, url: str, method: str, params: dict,

@@ -31,6 +31,7 @@ def make_app(sim: "Simulator"):
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # listen backlog: many scripted parties at once (socketserver's 5 reset them)
 
 
 class _QuietHandler(WSGIRequestHandler):

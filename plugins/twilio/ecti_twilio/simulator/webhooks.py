@@ -7,6 +7,7 @@ parameters), so an application validating with the SDK accepts exactly what Twil
 """
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Optional
@@ -32,6 +33,8 @@ class WebhookResult:
     content_type: str = ""
     error_code: Optional[int] = None
     error_message: str = ""
+    #: Real seconds the request took (the application's answer time as the carrier sees it).
+    seconds: Optional[float] = None
 
     @property
     def ok(self) -> bool:
@@ -50,11 +53,13 @@ class WebhookRecord:
     error_code: Optional[int]
     call_sid: Optional[str] = None
     body: str = ""
+    seconds: Optional[float] = None
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "url": self.url, "method": self.method,
                 "params": dict(self.params), "status": self.status,
-                "error_code": self.error_code, "call_sid": self.call_sid, "body": self.body}
+                "error_code": self.error_code, "call_sid": self.call_sid, "body": self.body,
+                "seconds": self.seconds}
 
 
 class WebhookSender:
@@ -83,13 +88,16 @@ class WebhookSender:
             "Accept": "*/*",
         }
         result = WebhookResult(url=request_url, method=method, params=params)
+        started = time.perf_counter()
         try:
             response = self.session.request(method, request_url, data=body, headers=headers,
                                             timeout=self.timeout, allow_redirects=True)
         except requests.RequestException as exc:
+            result.seconds = time.perf_counter() - started
             result.error_code = HTTP_CONNECTION_FAILURE
             result.error_message = f"HTTP connection failure: {exc}"
             return result
+        result.seconds = time.perf_counter() - started
         result.status = response.status_code
         result.body = response.text
         result.content_type = response.headers.get("Content-Type", "")
