@@ -104,25 +104,18 @@ class TwilioCarrier:
         """Ring the agent's browser phone; ``answer`` is fetched when they pick up, ``status``
         gets the leg's progress (answered, completed, busy, no-answer, failed, canceled).
         Returns the new leg's CallSid."""
-        from .webhooks import step_url
-
-        call = client_for(request.registry, tenant).calls.create(
-            to=f"client:{identity}",
-            from_=caller_id or "anonymous",
-            url=step_url(request, answer),
-            method="POST",
-            status_callback=step_url(request, status),
-            status_callback_method="POST",
-            status_callback_event=["answered", "completed"],
-            timeout=timeout,
-        )
-        return call.sid
+        return self._place_call(request, tenant, f"client:{identity}", caller_id or "anonymous", answer, status, timeout)
 
     def dial_number(self, *, request, tenant, to: str, caller_id: str, answer, status, timeout: int) -> str:
         """Call a customer back (queued callback, ecti.acd.callback): ``to`` (E.164, already
         checked with the dialing rules) from ``caller_id`` (one of the company's numbers);
         ``answer`` is fetched when they pick up, ``status`` gets the leg's progress.
         Returns the new call's CallSid."""
+        return self._place_call(request, tenant, to, caller_id, answer, status, timeout)
+
+    @staticmethod
+    def _place_call(request, tenant, to: str, caller_id: str, answer, status, timeout: int) -> str:
+        """A new call whose answer and progress come back to the ACD's continuations."""
         from .webhooks import step_url
 
         call = client_for(request.registry, tenant).calls.create(
